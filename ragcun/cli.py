@@ -1,10 +1,14 @@
-"""What every stage entry point shares: logging set-up and turning user errors into one line and an exit code."""
+"""What every stage entry point shares: argument parsing, params loading, logging, and turning user errors
+into one line and an exit code."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from ragcun.errors import RagcunError
 
@@ -20,3 +24,24 @@ def run_stage(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv: list[str] | None = None) -> None:
+    """`python stages/<stage>.py [ARCH] [--params FILE]`: validate the params, then run the stage."""
+    from ragcun.config import load_params
+
+    parser = argparse.ArgumentParser(description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else None)
+    if architecture:
+        parser.add_argument("architecture", help="a name under `architectures:` in params.yaml")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
+    arguments = parser.parse_args(argv)
+
+    def main() -> None:
+        params = load_params(arguments.params)
+        if architecture:
+            params.architecture(arguments.architecture)  # an unknown name fails here, before any work
+            function(params, arguments.architecture)
+        else:
+            function(params)
+
+    run_stage(main)

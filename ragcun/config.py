@@ -30,12 +30,16 @@ LAMBDA_KEYS = ("lambda_contrastive", "lambda_isotropy", "lambda_predictive", "la
 BEIR_DATASETS = frozenset(
     {
         "msmarco", "trec-covid", "nfcorpus", "nq", "hotpotqa", "fiqa", "arguana", "webis-touche2020",
-        "cqadupstack", "quora", "dbpedia-entity", "scidocs", "fever", "climate-fever", "scifact",
-        "bioasq", "signal1m", "trec-news", "robust04", "msmarco-v2",
+        "quora", "dbpedia-entity", "scidocs", "fever", "climate-fever", "scifact",
+        "bioasq", "signal1m", "trec-news", "robust04",
     }
 )
+CQADUPSTACK_FORUMS = (
+    "android", "english", "gaming", "gis", "mathematica", "physics",
+    "programmers", "stats", "tex", "unix", "webmasters", "wordpress",
+)  # fmt: skip
 SAMPLE_EVAL_DATASET = "sample-eval"
-KNOWN_DATASETS = BEIR_DATASETS | {SAMPLE_EVAL_DATASET}
+KNOWN_DATASETS = BEIR_DATASETS | {SAMPLE_EVAL_DATASET} | {f"cqadupstack/{forum}" for forum in CQADUPSTACK_FORUMS}
 
 
 class Section(BaseModel):
@@ -131,7 +135,7 @@ class TrainConfig(Section):
 
 
 class ArchitectureConfig(Section):
-    """One system of the ablation; any top-level lambda or training setting may be overridden here."""
+    """One system of the ablation; any top-level lambda, freeze_base or the isotropy kind may be overridden here."""
 
     description: str = ""
     trained: bool = True
@@ -141,7 +145,6 @@ class ArchitectureConfig(Section):
     score: ScoreFunction = "cosine"
     query_uses_predictor: bool = False
     freeze_base: bool | None = None
-    mode: TrainingMode | None = None
     isotropy: IsotropyKind | None = None
     lambda_contrastive: float | None = Field(None, ge=0)
     lambda_isotropy: float | None = Field(None, ge=0)
@@ -259,7 +262,8 @@ class ResolvedArchitecture:
 
     @property
     def mode(self) -> TrainingMode:
-        return self._override("mode", self.params.train.mode)
+        # One mode for the whole ablation (train.mode): the embed stage caches the texts of that mode only.
+        return self.params.train.mode
 
     @property
     def isotropy(self) -> IsotropyKind:
@@ -341,3 +345,42 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
     return parse_params(raw, source=str(path))
+
+
+def training_view(params: Params, name: str) -> dict[str, Any]:
+    """The settings train@NAME and evaluate@NAME read, with the architecture's overrides applied and
+    everything it does not use left out.
+
+    The configure stage writes this to configs/NAME.json and the per-architecture stages depend on that file
+    instead of on params.yaml keys: DVC cannot give each `foreach` item its own list of params, and a
+    content-hashed file reruns exactly the architectures whose effective settings changed (so
+    `-S lambda_isotropy=1.5` leaves `base`, and `baseline` which overrides it, untouched).
+    """
+    architecture = params.architecture(name)
+    spec = architecture.spec
+    entry = spec.model_dump(exclude_none=True)
+    entry.pop("description")  # rewording a description must not retrain anything
+    for key in LAMBDA_KEYS:
+        entry.pop(key, None)
+    view: dict[str, Any] = {
+        "seed": params.seed,
+        "model": params.model.model_dump(),
+        "architectures": {name: entry},
+        "report": {"baseline": name},
+    }
+    if spec.trained:
+        used = ["lambda_contrastive", "lambda_isotropy", "lambda_reg"]
+        if spec.predictor != "none":
+            used.append("lambda_predictive")
+        if spec.predictor == "residual":
+            used.append("lambda_residual")
+        view.update({key: architecture.lambdas[key] for key in used})
+        train = params.train.model_dump()
+        if not spec.ema_target:
+            train.pop("ema_decay")
+        if train["mode"] != "xy_masked":
+            train.pop("masking")
+        view["train"] = train
+    else:
+        view["train"] = {"dev_queries": params.train.dev_queries}
+    return view

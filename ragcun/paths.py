@@ -1,0 +1,58 @@
+"""Where each stage reads and writes, relative to the repository root (the contract dvc.yaml declares)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path("data")
+TRAIN_COLLECTION = DATA / "train"  # BEIR layout with qrels/train.tsv and qrels/dev.tsv
+BEIR_ROOT = DATA / "beir"
+MINED = DATA / "mined"
+MINED_TRAIN = MINED / "train.jsonl"
+MINED_DEV = MINED / "dev.jsonl"
+EMBEDDINGS = DATA / "embeddings"
+TRAIN_EMBEDDINGS = EMBEDDINGS / "train"
+MODELS = Path("models")
+EVALUATION = DATA / "evaluation"
+METRICS = Path("metrics")
+REPORTS = Path("reports")
+RESUME = Path(".ragcun") / "resume"
+CONFIGS = Path("configs")  # each architecture's effective settings, written by the configure stage
+
+
+def architecture_config(architecture: str) -> Path:
+    return CONFIGS / f"{architecture}.json"
+
+
+def beir_folder(dataset: str) -> Path:
+    return BEIR_ROOT / dataset
+
+
+def eval_embeddings(dataset: str, part: str) -> Path:
+    """part: 'corpus' or 'queries'."""
+    return EMBEDDINGS / "beir" / dataset / part
+
+
+def checkpoint(architecture: str) -> Path:
+    return MODELS / architecture
+
+
+def train_metrics(architecture: str) -> Path:
+    return METRICS / "train" / f"{architecture}.json"
+
+
+def beir_metrics(architecture: str) -> Path:
+    return METRICS / "beir" / f"{architecture}.json"
+
+
+def isotropy_metrics(architecture: str) -> Path:
+    return METRICS / "isotropy" / f"{architecture}.json"
+
+
+def training_log(architecture: str) -> Path:
+    return REPORTS / "training" / architecture
+
+
+def evaluation_outputs(architecture: str) -> Path:
+    """Per-query NDCG@10 and the sampled embeddings that isotropy@ARCH measures."""
+    return EVALUATION / architecture
