@@ -374,7 +374,7 @@ class Trainer:
         if not torch.isfinite(total):
             bad = [name for name, value in losses.items() if not torch.isfinite(value)]
             raise TrainingDivergedError(
-                f"{self.architecture.name}: loss became {float(total)} at epoch {epoch}, batch {batch} "
+                f"{self.architecture.name}: loss became {float(total.detach())} at epoch {epoch}, batch {batch} "
                 f"(non-finite: {', '.join(bad)}); no checkpoint written — lower the learning rate or a lambda"
             )
 

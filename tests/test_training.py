@@ -1,0 +1,204 @@
+"""Training on the tiny project: the frozen-base cache, modes, determinism, resume, NaN handling, fine-tuning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from ragcun import paths
+from ragcun.config import load_params, parse_params
+from ragcun.encoder import BaseEncoder
+from ragcun.errors import CheckpointError, TrainingDivergedError
+from ragcun.pipeline import load_trained, run_configure, run_embed, run_train
+
+ALL_TRAINED = ["baseline", "isotropic", "isotropic_predictor", "residual_gaussian", "asymmetric_dual",
+               "asymmetric_predictor", "lejepa_ema"]
+
+
+@pytest.fixture
+def encoder_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    original = BaseEncoder.forward
+
+    def counting(self: BaseEncoder, *args: object, **kwargs: object) -> torch.Tensor:
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseEncoder, "forward", counting)
+    return calls
+
+
+def set_params(**changes: object) -> None:
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            params.setdefault(section, {})[field] = value
+        else:
+            params[key] = value
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+
+
+def train(name: str) -> dict:
+    params = load_params()
+    run_configure(params)
+    run_train(load_params(paths.architecture_config(name)), name)
+    return json.loads((paths.checkpoint(name) / "training.json").read_text())
+
+
+def weights(name: str) -> dict[str, torch.Tensor]:
+    return load_file(str(paths.checkpoint(name) / "model.safetensors"))
+
+
+def test_frozen_base_training_reads_the_cache_and_never_runs_the_encoder(tiny_project, encoder_calls):
+    run_embed(load_params())
+    assert encoder_calls, "the embed stage runs the encoder"
+    encoder_calls.clear()
+    train("isotropic")
+    set_params(lambda_isotropy=0.7)
+    train("isotropic")
+    train("base")
+    assert encoder_calls == []
+
+
+def test_every_architecture_trains_and_selects_its_best_epoch_by_dev_mrr(tiny_project):
+    run_embed(load_params())
+    for name in ALL_TRAINED:
+        metrics = train(name)
+        assert metrics["trainable_parameters"] > 0
+        assert 1 <= metrics["best_epoch"] <= 2
+        assert metrics["best_dev_mrr@10"] >= metrics["final_dev_mrr@10"] - 1e-12
+        model = load_trained(load_params(), name)
+        queries = model.encode_queries(torch.randn(3, 16))
+        documents = model.encode_documents(torch.randn(5, 16))
+        assert queries.shape == (3, 16) and documents.shape == (5, 16)
+
+
+@pytest.mark.parametrize("mode", ["xy_masked", "doc_split"])
+def test_self_supervised_modes_train_on_cached_derived_texts(tiny_project, mode, encoder_calls):
+    set_params(train__mode=mode)
+    run_embed(load_params())
+    encoder_calls.clear()
+    metrics = train("isotropic_predictor")
+    assert encoder_calls == []
+    records = [json.loads(line) for line in Path("data/mined/train.jsonl").read_text().splitlines()]
+    assert metrics["examples"] == len({doc for record in records for doc in record["positive_ids"]})
+
+
+def test_training_is_deterministic_on_cpu(tiny_project):
+    run_embed(load_params())
+    first = train("lejepa_ema")
+    first_weights = weights("lejepa_ema")
+    second = train("lejepa_ema")
+    second_weights = weights("lejepa_ema")
+    first.pop("seconds"), second.pop("seconds")
+    assert first == second
+    assert all(torch.equal(first_weights[key], second_weights[key]) for key in first_weights)
+
+
+def test_a_killed_run_resumes_after_its_last_epoch_and_ends_where_an_uninterrupted_run_ends(tiny_project, monkeypatch):
+    import ragcun.training as training
+
+    set_params(train__epochs=3)
+    run_embed(load_params())
+    reference = train("isotropic")
+    reference_weights = weights("isotropic")
+    paths.checkpoint("isotropic").rename("reference-model")
+
+    original = training.dev_metrics
+    epochs_seen: list[int] = []
+
+    def dies_in_epoch_two(*args, **kwargs):
+        epochs_seen.append(1)
+        if len(epochs_seen) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "dev_metrics", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train("isotropic")
+    assert not paths.checkpoint("isotropic").exists()
+    assert list(paths.RESUME.iterdir()), "state of epoch 1 was kept"
+
+    calls: list[int] = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "dev_metrics", counting)
+    resumed = train("isotropic")
+    assert len(calls) == 2, "only epochs 2 and 3 ran again"
+    resumed_weights = weights("isotropic")
+    assert all(torch.equal(reference_weights[key], resumed_weights[key]) for key in reference_weights)
+    assert resumed["best_dev_mrr@10"] == reference["best_dev_mrr@10"]
+    assert not list(paths.RESUME.iterdir()), "the state is removed once training finished"
+
+
+def test_a_non_finite_loss_stops_training_without_a_checkpoint(tiny_project, monkeypatch):
+    import ragcun.training as training
+
+    run_embed(load_params())
+    original = training.combine_losses
+
+    def poisoned(*args, **kwargs):
+        losses = original(*args, **kwargs)
+        losses["total"] = losses["total"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(training, "combine_losses", poisoned)
+    with pytest.raises(TrainingDivergedError, match="isotropic: loss became nan"):
+        train("isotropic")
+    assert not paths.checkpoint("isotropic").exists()
+
+
+def test_schedule_steps_per_optimiser_step_so_warmup_finishes(tiny_project):
+    set_params(train__warmup_ratio=0.5)
+    run_embed(load_params())
+    train("baseline")
+    rows = Path(paths.training_log("baseline") / "plots" / "metrics" / "train" / "lr_head.tsv").read_text().splitlines()
+    learning_rates = [float(row.split("\t")[-1]) for row in rows[1:]]
+    assert max(learning_rates) == pytest.approx(5e-4)
+    assert learning_rates[-1] < learning_rates[len(learning_rates) // 2]
+
+
+def test_full_fine_tuning_updates_the_encoder_at_its_own_learning_rate(tiny_project, encoder_calls):
+    set_params(train__freeze_base=False, train__epochs=1, train__lr_base=1e-3)
+    run_embed(load_params())
+    encoder_calls.clear()
+    train("isotropic")
+    assert encoder_calls, "fine-tuning runs the encoder"
+    state = weights("isotropic")
+    assert any(key.startswith("encoder.") for key in state)
+    original = BaseEncoder.from_pretrained(load_params().model.base).state_dict()
+    changed = [key for key, value in original.items() if not torch.equal(value, state[f"encoder.{key}"])]
+    assert changed, "the encoder's weights moved"
+
+
+def test_a_checkpoint_for_another_base_model_is_refused(tiny_project):
+    run_embed(load_params())
+    train("isotropic")
+    config_path = paths.checkpoint("isotropic") / "config.json"
+    config = json.loads(config_path.read_text())
+    config["base_model"] = "sentence-transformers/all-mpnet-base-v2"
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="base_model"):
+        load_trained(load_params(), "isotropic")
+
+
+def test_lambda_change_only_changes_the_configs_of_architectures_using_it(tiny_project):
+    params = load_params()
+    run_configure(params)
+    before = {p.name: p.read_text() for p in paths.CONFIGS.glob("*.json")}
+    set_params(lambda_isotropy=0.3, lambda_residual=0.5)
+    run_configure(load_params())
+    after = {p.name: p.read_text() for p in paths.CONFIGS.glob("*.json")}
+    changed = sorted(name for name in before if before[name] != after[name])
+    assert changed == sorted(f"{n}.json" for n in ALL_TRAINED if n != "baseline")
+    residual = parse_params(json.loads(after["residual_gaussian.json"]))
+    assert residual.architecture("residual_gaussian").lambdas["lambda_residual"] == 0.5
