@@ -1,0 +1,19 @@
+"""Predictive (JEPA) loss: the predictor's output regresses a stop-gradient target."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def predictive_mse(prediction: Tensor, target: Tensor) -> Tensor:
+    """MSE(prediction, sg(target)), averaged over batch and dimensions (``F.mse_loss``'s mean).
+
+    The target is detached here, whatever the caller passed: the target branch must never be pulled
+    towards the prediction, or the trivial solution (both constant) becomes reachable.
+    """
+    if prediction.shape != target.shape:
+        raise ValueError(
+            f"prediction and target shapes differ: {tuple(prediction.shape)} vs {tuple(target.shape)}"
+        )
+    return F.mse_loss(prediction, target.detach())
