@@ -16,6 +16,9 @@ from ragcun.errors import RagcunError
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage; a RagcunError becomes `error: <message>` on stderr and its exit code, with no traceback."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # beir logs every metric at INFO for each call (also for each epoch's dev check): keep its warnings only.
+    for noisy in ("beir", "root"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         main()
     except RagcunError as error:

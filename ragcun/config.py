@@ -130,6 +130,13 @@ class TrainConfig(Section):
     gradient_checkpointing: bool = False
     compile: bool = False
     masking: MaskingConfig = MaskingConfig()
+
+    @field_validator("mixed_precision", mode="before")
+    @classmethod
+    def _unquoted_no(cls, value: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads an unquoted `no` as false, and DVC's `-S` writes it back unquoted.
+        return "no" if value is False else value
+
     max_examples: int | None = Field(None, ge=1)
     dev_queries: int = Field(300, ge=1)
 

@@ -177,9 +177,11 @@ def uses_encoder(architecture: ResolvedArchitecture) -> bool:
 
 
 def run_train(params: Params, name: str) -> None:
+    from ragcun.devices import select_device
     from ragcun.training import TextSource, Trainer, dev_metrics, run_fingerprint
     from ragcun.training_data import build_examples, dev_queries
 
+    select_device()
     architecture = params.architecture(name)
     torch.manual_seed(params.seed)
     fine_tune = uses_encoder(architecture)
@@ -210,6 +212,8 @@ def run_train(params: Params, name: str) -> None:
         }
         save_checkpoint(paths.checkpoint(name), model, config)
         write_json(paths.checkpoint(name) / TRAINING_SUMMARY, metrics)
+        # Its dev metric goes in the training log too, so `dvc plots` shows the untrained reference.
+        Trainer.log_reference(paths.training_log(name), dev_result)
         return
 
     examples = build_examples(architecture.mode, mined_train)
@@ -269,8 +273,10 @@ def encode_side(
 def run_evaluate(params: Params, name: str) -> None:
     from ragcun.evaluation import evaluate_results, results_from_search
     from ragcun.isotropy import sample_vectors
+    from ragcun.devices import select_device
     from ragcun.search import exact_search
 
+    select_device()
     model = load_trained(params, name)
     config = params.evaluate
     metrics: dict[str, dict[str, float]] = {}

