@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from project_helpers import set_params
 
 WORDS = [f"w{i}" for i in range(120)]
 
@@ -114,13 +115,8 @@ def build_tiny_project(root: Path, model_dir: Path, **overrides: object) -> Path
         "evaluate": {"datasets": ["tiny-eval"], "batch_size": 16, "chunk_size": 10},
         "isotropy": {"max_vectors": 50, "sigreg_directions": 16},
     }
-    for key, value in overrides.items():
-        section, _, field = key.partition("__")
-        if field:
-            params.setdefault(section, {})[field] = value
-        else:
-            params[key] = value
     (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    set_params(root / "params.yaml", **overrides)
     return root
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
+import project_helpers
 from safetensors.torch import load_file
 
 from ragcun import paths
@@ -34,14 +34,7 @@ def encoder_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def set_params(**changes: object) -> None:
-    params = yaml.safe_load(Path("params.yaml").read_text())
-    for key, value in changes.items():
-        section, _, field = key.partition("__")
-        if field:
-            params.setdefault(section, {})[field] = value
-        else:
-            params[key] = value
-    Path("params.yaml").write_text(yaml.safe_dump(params))
+    project_helpers.set_params(Path("params.yaml"), **changes)
 
 
 def train(name: str) -> dict:
