@@ -1,7 +1,7 @@
 """DVC stage download: Build the embedded sample, or download MS MARCO and the BEIR evaluation sets."""
 
 from ragcun.cli import stage_main
-from ragcun.pipeline import run_download
+from ragcun.steps.download import run
 
 if __name__ == "__main__":
-    stage_main(run_download)
+    stage_main(run)

@@ -1,7 +1,7 @@
 """DVC stage evaluate@ARCH: BEIR evaluation of one architecture on every dataset of evaluate.datasets."""
 
 from ragcun.cli import stage_main
-from ragcun.pipeline import run_evaluate
+from ragcun.steps.evaluate import run
 
 if __name__ == "__main__":
-    stage_main(run_evaluate, architecture=True)
+    stage_main(run, architecture=True)

@@ -1,7 +1,7 @@
 """DVC stage isotropy@ARCH: Isotropy measures of one architecture's evaluation embeddings."""
 
 from ragcun.cli import stage_main
-from ragcun.pipeline import run_isotropy
+from ragcun.steps.isotropy import run
 
 if __name__ == "__main__":
-    stage_main(run_isotropy, architecture=True)
+    stage_main(run, architecture=True)

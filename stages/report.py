@@ -1,7 +1,7 @@
 """DVC stage report: Comparison table (Markdown, CSV, LaTeX) and figures from every architecture's metrics."""
 
 from ragcun.cli import stage_main
-from ragcun.pipeline import run_report
+from ragcun.steps.report import run
 
 if __name__ == "__main__":
-    stage_main(run_report)
+    stage_main(run)

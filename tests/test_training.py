@@ -14,7 +14,10 @@ from ragcun import paths
 from ragcun.config import load_params, parse_params
 from ragcun.encoder import BaseEncoder
 from ragcun.errors import CheckpointError, TrainingDivergedError
-from ragcun.pipeline import load_trained, run_configure, run_embed, run_train
+from ragcun.steps.common import load_trained
+from ragcun.steps.configure import run as run_configure
+from ragcun.steps.embed import run as run_embed
+from ragcun.steps.train import run as run_train
 
 ALL_TRAINED = ["baseline", "isotropic", "isotropic_predictor", "residual_gaussian", "asymmetric_dual",
                "asymmetric_predictor", "lejepa_ema"]

@@ -1,0 +1,1 @@
+"""One module per DVC stage (`run(params[, architecture])`); `stages/*.py` only parse arguments and call these."""

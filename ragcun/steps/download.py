@@ -1,0 +1,45 @@
+"""The download stage: the embedded sample, or MS MARCO and the BEIR evaluation sets."""
+
+from __future__ import annotations
+
+
+
+from ragcun import paths
+from ragcun.config import SAMPLE_EVAL_DATASET, Params
+from ragcun.errors import DataError
+
+
+def run(params: Params) -> None:
+    from ragcun.data.download import ensure_beir_dataset, ensure_msmarco_training
+
+    data = params.data
+    if data.source == "sample":
+        from ragcun.data.sample import generate_sample
+
+        sample = data.sample
+        generate_sample(
+            paths.TRAIN_COLLECTION,
+            paths.BEIR_ROOT,
+            seed=sample.seed,
+            train_passages=sample.train_passages,
+            train_queries=sample.train_queries,
+            dev_queries=sample.dev_queries,
+            eval_documents=sample.eval_documents,
+            eval_queries=sample.eval_queries,
+        )
+    else:
+        ensure_msmarco_training(
+            paths.TRAIN_COLLECTION,
+            base_url=data.base_url,
+            train_queries=data.train_queries,
+            dev_queries=data.dev_queries,
+            seed=data.seed,
+        )
+    for name in params.evaluate.datasets:
+        if name == SAMPLE_EVAL_DATASET and data.source == "sample":
+            continue
+        if name == SAMPLE_EVAL_DATASET and not paths.beir_folder(name).is_dir():
+            raise DataError(
+                f"dataset {name!r} is the embedded sample's evaluation set: it exists only with data.source: sample"
+            )
+        ensure_beir_dataset(name, paths.BEIR_ROOT, base_url=data.base_url)

@@ -1,0 +1,36 @@
+"""The report stage: comparison table and figures from every architecture's metrics."""
+
+from __future__ import annotations
+
+
+
+from ragcun import paths
+from ragcun.config import Params
+from ragcun.errors import DataError
+from ragcun.io import read_json
+
+
+def run(params: Params) -> None:
+    from ragcun.report import write_report
+
+    names = list(params.architectures)
+    beir, per_query, isotropy, train = {}, {}, {}, {}
+    for name in names:
+        for store, path in ((beir, paths.beir_metrics(name)), (isotropy, paths.isotropy_metrics(name)), (train, paths.train_metrics(name))):
+            if not path.is_file():
+                raise DataError(f"architecture {name!r} has no {path} yet: run `dvc repro`")
+            store[name] = read_json(path)
+        per_query[name] = read_json(paths.evaluation_outputs(name) / "per_query_ndcg@10.json")
+    write_report(
+        paths.REPORTS,
+        beir=beir,
+        per_query=per_query,
+        isotropy=isotropy,
+        train=train,
+        descriptions={name: spec.description for name, spec in params.architectures.items()},
+        architectures=names,
+        baseline=params.report.baseline,
+        test=params.report.significance,
+        correction=params.report.correction,
+        alpha=params.report.alpha,
+    )
