@@ -263,6 +263,10 @@ class Trainer:
             cpu=not torch.cuda.is_available(),
         )
         model = self.model
+        if model.encoder is None and accelerator.device.type == "cpu":
+            # Head-only steps are tiny matrix products: one thread runs them as fast as several, and on a busy
+            # machine several threads wait on each other (measured 30 batches/s alone vs ~1 under load).
+            torch.set_num_threads(1)
         if model.encoder is not None and config.gradient_checkpointing:
             model.encoder.model.gradient_checkpointing_enable()
         optimizer = torch.optim.AdamW(
