@@ -9,17 +9,19 @@ project; no text comes from any external dataset.
   zero-shot evaluation. Its documents carry titles, like most BEIR sets.
 
 Every query asks for one attribute (a "relation") of one entity, or, in reverse, which entity has a given
-attribute value. Relevance is graded: 2 for the passage that states the fact, 1 for the entity's overview
-passage when it mentions the fact in passing.
+attribute value. Relevance is graded in every split (train, dev and test): 2 for the passage that states the
+fact, 1 for the entity's overview passage when it mentions the fact in passing; any score > 0 is a positive.
 
 The difficulty comes from the ways lexical and semantic signals are made to disagree:
 
-* paraphrase queries word the relation with synonyms that the answering passage never uses, while decoy
-  passages about the same entity reuse those very words without answering (BM25 is drawn to them);
+* "ask" queries reuse the words of the answering sentence (BM25's strength); "paraphrase" queries word the
+  relation with synonyms the answering passage never uses, while a decoy passage about the same entity reuses
+  those very words without answering (BM25 is drawn to it); "reverse" queries name a unique value (a made-up
+  person or place) and ask which entity has it (exact rare-word matching, BM25 again);
 * every entity has passages on its other attributes, and its siblings (entities whose names share a stem,
-  like "Zarvexol" and "Zarvexine") have passages on the same attributes worded the same way (a dense
-  model that sees sub-word pieces confuses them, BM25 does not);
-* explainer passages discuss a relation in general without naming any entity (they attract dense models);
+  like "Zarvexol" and "Zarvexine") have passages on the same attributes; context sentences compare an entity
+  with its siblings by name (a dense model that sees sub-word pieces confuses them, BM25 does not);
+* one passage in ten explains a relation in general without naming any entity (they attract dense models);
 * attribute templates of one entity share words ("lives in" / "lives for", "was born in" a year / a town).
 """
 
@@ -48,9 +50,9 @@ _CONTEXT_RATE = 0.5  # share of fact passages that go on with a general sentence
 _NAME_RATE = 0.35  # share of domain context sentences that name the entity rather than say "this compound"
 # Query styles: ask (the answer's own words), paraphrase (other words), reverse (name the value, ask for the
 # entity; only where the value belongs to one entity). Weights for [ask, paraphrase] and [ask, paraphrase, reverse].
-_STYLE_WEIGHTS = {2: (0.45, 0.55), 3: (0.2, 0.3, 0.5)}
+_STYLE_WEIGHTS = {2: (0.45, 0.55), 3: (0.15, 0.25, 0.6)}
 # Entities per family of look-alike names; large families make sub-word (dense) matching of names unreliable.
-_FAMILY_SIZES = (1, 2, 3, 4, 4, 5)
+_FAMILY_SIZES = (1, 2, 3, 4, 5, 6)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -914,7 +916,7 @@ _PLANT = Domain(
     key="plant",
     heading="Botany",
     nouns=("shrub", "herb", "vine", "fern", "tree"),
-    suffixes=("ia", "wort", "ella", "anth", "is"),
+    suffixes=("ia", "wort", "ella", "anth", "is", "ora", "um"),
     generic="this {n}",
     intros=("is a hardy {n}", "is a slow-growing {n}", "is a {n} grown in many gardens"),
     fillers=(
@@ -1051,7 +1053,7 @@ _MINERAL = Domain(
     key="mineral",
     heading="Geology",
     nouns=("mineral",),
-    suffixes=("ite", "ase", "ine", "ene", "ar"),
+    suffixes=("ite", "ase", "ine", "ene", "ar", "yte", "on"),
     generic="this mineral",
     intros=("is a rare mineral", "is a mineral prized by collectors", "is a common rock-forming mineral"),
     fillers=(
@@ -1189,7 +1191,7 @@ _SHIP = Domain(
     key="ship",
     heading="Ships",
     nouns=("ship",),
-    suffixes=("a", "ia", "ora", "elle", "ine"),
+    suffixes=("a", "ia", "ora", "elle", "ine", "etta", "ona"),
     generic="ship",
     intros=("was a cargo ship", "was a passenger steamer", "was a coastal trading ship"),
     fillers=(
@@ -1327,7 +1329,7 @@ _FESTIVAL = Domain(
     key="festival",
     heading="Festivals",
     nouns=("festival",),
-    suffixes=("ani", "eda", "ora", "illa", "aro"),
+    suffixes=("ani", "eda", "ora", "illa", "aro", "ena", "ivo"),
     generic="this festival",
     intros=("is a lively local festival", "is a traditional festival", "is a festival with a long history"),
     fillers=(
@@ -1467,7 +1469,7 @@ _MUSICIAN = Domain(
         "{e} toured widely across {r}.",
         "Recordings of {e} are rare and sought after.",
         "Critics praised {e} for a warm, careful style.",
-        "{e} gave a famous concert in {t} in {y}.",
+        "{e} gave a famous concert in {t}.",
         "Letters from {e} to {p} were published after their death.",
         "{e} taught summer courses for young musicians.",
         "A statue of {e} stands outside the concert hall in {t}.",
@@ -1596,7 +1598,7 @@ _DISH = Domain(
     key="dish",
     heading="Food",
     nouns=("dish",),
-    suffixes=("ska", "etti", "ouli", "ara", "ak"),
+    suffixes=("ska", "etti", "ouli", "ara", "ak", "ada", "ini"),
     generic="this dish",
     intros=("is a traditional dish", "is a hearty country dish", "is a dish found on many family tables"),
     fillers=(
@@ -1909,7 +1911,7 @@ class _Writer:
             "p": self.names.pooled("person"),
             "r": self.names.pooled("region"),
             "t": self.names.pooled("town"),
-            "y": str(self.rng.randint(1890, 2019)),
+            "y": str(self.rng.randint(1960, 2020)),  # context years are recent
             "k": str(self.rng.randint(2, 9)),
         }
 
