@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from ragcun import paths
 from ragcun.config import SAMPLE_EVAL_DATASET, Params
 from ragcun.errors import DataError

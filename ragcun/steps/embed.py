@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from ragcun import paths
 from ragcun.config import Params
 from ragcun.data.beir_layout import load_corpus, load_dataset, load_queries

@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import time
 
-
 from ragcun import paths
 from ragcun.config import Params
-from ragcun.data.beir_layout import document_text, load_corpus, load_qrels, load_queries
+from ragcun.data.beir_layout import load_corpus, load_qrels, load_queries
 from ragcun.io import write_json, write_jsonl
+from ragcun.mining import dev_candidates, index_corpus, mine_negatives
 
 
 def run(params: Params) -> None:
-    from ragcun.bm25 import BM25Index, tokenize
-    from ragcun.mining import dev_candidates, mine_negatives
-
     mining = params.mining
     started = time.perf_counter()
     corpus = load_corpus(paths.TRAIN_COLLECTION, "train")
     queries = load_queries(paths.TRAIN_COLLECTION, "train")
     train_qrels = load_qrels(paths.TRAIN_COLLECTION, "train", "train")
     dev_qrels = load_qrels(paths.TRAIN_COLLECTION, "dev", "train")
-    doc_ids = list(corpus)
-    index = BM25Index(
-        (tokenize(document_text(corpus[doc_id])) for doc_id in doc_ids),
-        k1=mining.k1,
-        b=mining.b,
-        epsilon=mining.epsilon,
-        show_progress=len(doc_ids) > 100_000,
+    index, doc_ids = index_corpus(
+        corpus, k1=mining.k1, b=mining.b, epsilon=mining.epsilon, show_progress=len(corpus) > 100_000
     )
     records, stats = mine_negatives(
         index,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from ragcun import paths
 from ragcun.config import Params
 from ragcun.errors import DataError
