@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ragcun import paths
 from ragcun.config import Params, ResolvedArchitecture
-from ragcun.errors import CheckpointError, DataError
-from ragcun.io import read_json
+from ragcun.embedding_store import EmbeddingTable
+from ragcun.errors import CheckpointError
 from ragcun.model import RetrievalModel, checkpoint_config, heads_spec, load_checkpoint, read_checkpoint_config
 
 TRAINING_SUMMARY = "training.json"
@@ -18,24 +17,20 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def build_model(architecture: ResolvedArchitecture, with_encoder: bool) -> tuple[RetrievalModel, int]:
-    """The architecture's model; with_encoder loads the base encoder into it (fine-tuning)."""
-    params = architecture.params
+def build_model(architecture: ResolvedArchitecture, with_encoder: bool) -> RetrievalModel:
+    """The architecture's model; with_encoder loads the base encoder into it (fine-tuning), otherwise the
+    heads take their input dimension from the frozen-base cache."""
+    from ragcun.heads import RetrievalHeads
+
     encoder = None
     if with_encoder:
         from ragcun.embedding import load_encoder
 
-        encoder = load_encoder(params)
+        encoder = load_encoder(architecture.params)
         base_dim = encoder.dimension
     else:
-        table_meta = read_json(paths.TRAIN_EMBEDDINGS / "meta.json") if (paths.TRAIN_EMBEDDINGS / "meta.json").is_file() else None
-        if table_meta is None:
-            raise DataError(f"{paths.TRAIN_EMBEDDINGS}: no embedding cache; run `dvc repro embed`")
-        base_dim = int(np.load(paths.TRAIN_EMBEDDINGS / "vectors.npy", mmap_mode="r").shape[1])
-    from ragcun.heads import RetrievalHeads
-
-    model = RetrievalModel(RetrievalHeads(heads_spec(architecture, base_dim)), encoder)
-    return model, base_dim
+        base_dim = EmbeddingTable.load(paths.TRAIN_EMBEDDINGS).dimension
+    return RetrievalModel(RetrievalHeads(heads_spec(architecture, base_dim)), encoder)
 
 
 def uses_encoder(architecture: ResolvedArchitecture) -> bool:
@@ -49,7 +44,7 @@ def load_trained(params: Params, name: str) -> RetrievalModel:
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"architecture {name!r} has no checkpoint yet at {folder}: run `dvc repro train@{name}`")
     found = read_checkpoint_config(folder)
-    model, _ = build_model(architecture, with_encoder=bool(found.get("fine_tuned_encoder")))
+    model = build_model(architecture, with_encoder=bool(found.get("fine_tuned_encoder")))
     load_checkpoint(folder, model, checkpoint_config(architecture, model.heads.spec, uses_encoder(architecture)))
     model.eval()
     return model

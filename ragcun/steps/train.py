@@ -25,16 +25,17 @@ def run(params: Params, name: str) -> None:
     architecture = params.architecture(name)
     torch.manual_seed(params.seed)
     fine_tune = uses_encoder(architecture)
-    model, _ = build_model(architecture, with_encoder=fine_tune)
+    model = build_model(architecture, with_encoder=fine_tune)
     mined_train = read_jsonl(paths.MINED_TRAIN)
-    dev = dev_queries(read_jsonl(paths.MINED_DEV), params.train.dev_queries)
+    mined_dev = read_jsonl(paths.MINED_DEV)
+    dev = dev_queries(mined_dev, params.train.dev_queries)
     if fine_tune:
         from ragcun.embedding import mask_token, training_texts
 
         assert model.encoder is not None
         corpus = load_corpus(paths.TRAIN_COLLECTION, "train")
         queries = load_queries(paths.TRAIN_COLLECTION, "train")
-        texts = training_texts(params, corpus, queries, mined_train, read_jsonl(paths.MINED_DEV), mask_token(model.encoder))
+        texts = training_texts(params, corpus, queries, mined_train, mined_dev, mask_token(model.encoder))
         source = TextSource(texts=texts)
     else:
         source = TextSource(table=EmbeddingTable.load(paths.TRAIN_EMBEDDINGS, expect_model=params.model.base))
