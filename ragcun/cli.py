@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ragcun.errors import RagcunError
+
+# Stage entry points import this module before torch. OpenMP's default busy-waiting makes a 2-thread torch
+# process 12x slower when another process wants the same cores (a queued experiment, an evaluation in parallel);
+# passive waiting keeps 2 threads ~1.6x faster than 1 when alone and no slower than 1 when the cores are shared
+# (measured on the project's 2-core machine: benchmarks/threads.py). A user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def run_stage(main: Callable[[], None]) -> None:

@@ -49,6 +49,11 @@ def isotropy_metrics(architecture: str) -> Path:
     return METRICS / "isotropy" / f"{architecture}.json"
 
 
+def eigenvalue_spectra(architecture: str) -> Path:
+    """TSV of the covariance eigenvalues of the documents and queries (git-tracked, `dvc plots` data)."""
+    return REPORTS / "spectra" / f"{architecture}.tsv"
+
+
 def training_log(architecture: str) -> Path:
     return REPORTS / "training" / architecture
 

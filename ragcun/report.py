@@ -18,11 +18,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 from matplotlib.figure import Figure
 
 from ragcun import paths
 from ragcun.errors import ConfigError, DataError
+from ragcun.figures import eigenvalue_spectra_figure, save_figure
 from ragcun.io import atomic_path
 
 Test = Literal["ttest", "wilcoxon"]
@@ -216,6 +216,8 @@ def paired_p_value(scores: Sequence[float], baseline_scores: Sequence[float], te
     b = np.asarray(baseline_scores, dtype=np.float64)
     if np.array_equal(a, b):
         return 1.0
+    import scipy.stats  # imported here: ~0.5 s that the isotropy stage, which draws with this package, never needs
+
     if test == "ttest":
         p = scipy.stats.ttest_rel(a, b).pvalue
     elif test == "wilcoxon":
@@ -471,7 +473,7 @@ def plot_isotropy_vs_ndcg(
     frame: pd.DataFrame, path: str | Path, *, x: str = "isoscore", baseline: str | None = None
 ) -> None:
     """Save ``isotropy_vs_ndcg_figure`` to ``path`` (atomically)."""
-    _save(isotropy_vs_ndcg_figure(frame, x=x, baseline=baseline), path)
+    save_figure(isotropy_vs_ndcg_figure(frame, x=x, baseline=baseline), path)
 
 
 def isotropy_vs_ndcg_figure(frame: pd.DataFrame, *, x: str = "isoscore", baseline: str | None = None) -> Figure:
@@ -498,46 +500,6 @@ def isotropy_vs_ndcg_figure(frame: pd.DataFrame, *, x: str = "isoscore", baselin
     axes.margins(0.15)  # room for the labels of the outermost points
     axes.grid(True, alpha=0.3)
     return figure
-
-
-def plot_eigenvalue_spectrum(spectrum: np.ndarray, path: str | Path, title: str) -> None:
-    """Save ``eigenvalue_spectrum_figure`` to ``path`` (atomically; the format follows the suffix)."""
-    _save(eigenvalue_spectrum_figure(spectrum, title), path)
-
-
-def eigenvalue_spectrum_figure(spectrum: np.ndarray, title: str) -> Figure:
-    """Covariance eigenvalues, sorted descending, on a log-scale y axis.
-
-    Zero eigenvalues (a rank-deficient covariance) cannot be drawn on a log axis; their count is stated in
-    the figure instead.
-    """
-    values = np.asarray(spectrum, dtype=np.float64)
-    if values.ndim != 1 or values.size == 0:
-        raise DataError(f"{title}: an eigenvalue spectrum must be a non-empty 1-D array, got shape {values.shape}")
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise DataError(f"{title}: eigenvalues must be finite and non-negative")
-    values = np.sort(values)[::-1]
-    positive = values[values > 0]
-    if positive.size == 0:
-        raise DataError(f"{title}: every eigenvalue is zero")
-    figure = Figure(figsize=(6.0, 4.0), layout="constrained")
-    axes = figure.subplots()
-    axes.plot(np.arange(1, positive.size + 1), positive, marker=".", markersize=3, linewidth=1)
-    axes.set_yscale("log")
-    axes.set_xlabel("rank")
-    axes.set_ylabel("eigenvalue")
-    axes.set_title(title)
-    if positive.size < values.size:
-        axes.text(0.99, 0.99, f"{values.size - positive.size} zero eigenvalues not shown", transform=axes.transAxes,
-                  ha="right", va="top", fontsize=8)
-    axes.grid(True, which="both", alpha=0.3)
-    return figure
-
-
-def _save(figure: Figure, path: str | Path) -> None:
-    # A bare Figure draws with the Agg canvas: no pyplot state, no display needed.
-    with atomic_path(path) as staging:
-        figure.savefig(staging, dpi=150)
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -593,13 +555,15 @@ def write_report(
     train: Mapping[str, Mapping[str, float]],
     descriptions: Mapping[str, str],
     baseline: str,
+    spectra: Mapping[str, np.ndarray] | None = None,
     test: Test = "ttest",
     correction: Correction = "holm",
     alpha: float = 0.05,
     untrained: Collection[str] = ("base",),
     plot_x: str = "isoscore",
 ) -> pd.DataFrame:
-    """Write comparison.md, comparison.csv, comparison.tex and isotropy_vs_ndcg.png into ``out_dir``.
+    """Write comparison.md, comparison.csv, comparison.tex and isotropy_vs_ndcg.png into ``out_dir``, and
+    eigenvalue_spectra.png when ``spectra`` (document-embedding eigenvalues per architecture) are given.
 
     Everything is computed (and every input checked) before the first file is written, and each file is
     written atomically. Returns the comparison table.
@@ -617,6 +581,14 @@ def write_report(
             )
     sig = significance({arch: per_query[arch] for arch in architectures}, baseline, test, correction, alpha)
     figure = isotropy_vs_ndcg_figure(frame, x=plot_x, baseline=baseline)
+    spectra_figure = None
+    if spectra is not None:
+        missing = [arch for arch in architectures if arch not in spectra]
+        if missing:
+            raise DataError(f"no eigenvalue spectrum for architecture(s) {missing} ({paths.eigenvalue_spectra(missing[0])})")
+        spectra_figure = eigenvalue_spectra_figure(
+            {arch: spectra[arch] for arch in architectures}, "covariance eigenvalues of the document embeddings"
+        )
     markdown = markdown_report(
         frame, sig, baseline=baseline, test=test, correction=correction, alpha=alpha, descriptions=descriptions
     )
@@ -624,5 +596,7 @@ def write_report(
     for name, text in (("comparison.md", markdown), ("comparison.csv", to_csv(frame)), ("comparison.tex", latex)):
         with atomic_path(out_dir / name) as staging:
             staging.write_text(text, encoding="utf-8")
-    _save(figure, out_dir / "isotropy_vs_ndcg.png")
+    save_figure(figure, out_dir / "isotropy_vs_ndcg.png")
+    if spectra_figure is not None:
+        save_figure(spectra_figure, out_dir / "eigenvalue_spectra.png")
     return frame

@@ -77,7 +77,17 @@ def test_repro_runs_every_stage_and_writes_the_metrics_and_report(project, repro
     beir = json.loads((project / "metrics/beir/isotropic.json").read_text())
     assert set(beir["sample-eval"]) == {"ndcg@10", "map@100", "recall@100", "mrr@10"}
     assert (project / "reports/comparison.tex").read_text().count("\\toprule") == 1
+    assert (project / "reports/spectra/isotropic.tsv").read_text().startswith("rank\tdocuments\tqueries\n1\t")
+    assert (project / "reports/eigenvalue_spectra.png").stat().st_size > 0
     assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+
+
+def test_dvc_plots_knows_the_curves_spectra_and_figures(project, reproduced):
+    shown = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)
+    names = " ".join(shown["data"])
+    for expected in ("reports/spectra/isotropic.tsv", "reports/eigenvalue_spectra.png", "reports/isotropy_vs_ndcg.png",
+                     "reports/training/isotropic/plots/metrics"):
+        assert expected in names, f"{expected} missing from `dvc plots show`: {sorted(shown['data'])}"
 
 
 def test_a_second_repro_does_nothing(project, reproduced):

@@ -187,3 +187,30 @@ def test_bad_input_raises():
         mean_cosine(np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]))
     with pytest.raises(DataError, match="covariance is zero"):
         eigen_score(eigenvalue_spectrum(np.ones((4, 3))))
+
+
+def test_spectra_round_trip_through_the_plots_tsv(tmp_path):
+    spectra = {"documents": np.array([3.5, 1.0 / 3.0, 0.0]), "queries": np.array([2.0, 1e-12, 0.0])}
+    path = tmp_path / "spectra" / "iso.tsv"
+    isotropy.write_spectra(path, spectra)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "rank\tdocuments\tqueries" and lines[1].startswith("1\t3.5\t2.0")
+    back = isotropy.read_spectra(path)
+    assert list(back) == ["documents", "queries"]
+    for name in spectra:
+        assert np.array_equal(back[name], spectra[name]), "floats are written exactly"
+
+
+def test_spectra_tsv_errors_name_the_file_and_line(tmp_path):
+    with pytest.raises(DataError, match="different lengths"):
+        isotropy.write_spectra(tmp_path / "a.tsv", {"documents": np.ones(3), "queries": np.ones(2)})
+    assert not (tmp_path / "a.tsv").exists()
+    with pytest.raises(DataError, match="no eigenvalue spectra"):
+        isotropy.read_spectra(tmp_path / "missing.tsv")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("rank\tdocuments\n1\t2.0\n2\tabc\n")
+    with pytest.raises(DataError, match=r"bad.tsv:3: could not convert"):
+        isotropy.read_spectra(bad)
+    bad.write_text("eigen\tdocuments\n")
+    with pytest.raises(DataError, match=r"bad.tsv:1: expected a header"):
+        isotropy.read_spectra(bad)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from ragcun import report
+from ragcun import figures, report
 from ragcun.errors import ConfigError, DataError
 
 ARCHS = ["base", "baseline", "iso_pred"]
@@ -356,10 +356,13 @@ def test_latex_fragment_compiles_inside_a_document(inputs, tmp_path) -> None:
 
 
 def test_write_report_writes_every_output(inputs, tmp_path) -> None:
-    frame = report.write_report(tmp_path / "reports", test="wilcoxon", correction="bonferroni", alpha=0.01, **inputs)
+    spectra = {arch: np.linspace(2.0, 0.1, 8) for arch in inputs["architectures"]}
+    frame = report.write_report(
+        tmp_path / "reports", test="wilcoxon", correction="bonferroni", alpha=0.01, spectra=spectra, **inputs
+    )
     out = tmp_path / "reports"
     assert sorted(p.name for p in out.iterdir()) == [  # nothing partial or temporary left behind
-        "comparison.csv", "comparison.md", "comparison.tex", "isotropy_vs_ndcg.png"
+        "comparison.csv", "comparison.md", "comparison.tex", "eigenvalue_spectra.png", "isotropy_vs_ndcg.png"
     ]
     csv = pd.read_csv(out / "comparison.csv", index_col="architecture")
     pd.testing.assert_frame_equal(csv, frame, check_dtype=False, rtol=1e-9)
@@ -371,6 +374,13 @@ def test_write_report_writes_every_output(inputs, tmp_path) -> None:
     assert tex.startswith("% Caption note: $^{\\dagger}$") and "Wilcoxon" in tex and r"\toprule" in tex
     image = matplotlib.image.imread(out / "isotropy_vs_ndcg.png")
     assert image.ndim == 3 and image.shape[0] > 100
+
+
+def test_write_report_refuses_a_missing_spectrum_before_writing(inputs, tmp_path) -> None:
+    spectra = {arch: np.ones(4) for arch in inputs["architectures"][1:]}
+    with pytest.raises(DataError, match=f"no eigenvalue spectrum for architecture.*{inputs['architectures'][0]}"):
+        report.write_report(tmp_path / "reports", spectra=spectra, **inputs)
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
 
 
 def test_write_report_writes_nothing_on_bad_input(inputs, tmp_path) -> None:
@@ -396,17 +406,21 @@ def test_isotropy_vs_ndcg_figure_places_one_labelled_point_per_architecture(inpu
         report.isotropy_vs_ndcg_figure(frame, x="sigreg")
 
 
-def test_eigenvalue_spectrum_is_sorted_on_a_log_axis(tmp_path) -> None:
-    spectrum = np.array([0.5, 4.0, 0.0, 1.0, 0.0])
-    figure = report.eigenvalue_spectrum_figure(spectrum, "iso_pred")
+def test_eigenvalue_spectra_share_one_log_axis_sorted_by_rank() -> None:
+    figure = figures.eigenvalue_spectra_figure(
+        {"iso_pred": np.array([0.5, 4.0, 0.0, 1.0, 0.0]), "baseline": np.array([3.0, 2.0, 1.0, 0.25, 0.125])},
+        "spectra",
+    )
     axes = figure.axes[0]
     assert axes.get_yscale() == "log"
-    x, y = axes.lines[0].get_data()
-    assert list(y) == [4.0, 1.0, 0.5] and list(x) == [1, 2, 3]
-    assert any("2 zero eigenvalues" in t.get_text() for t in axes.texts)
-    report.plot_eigenvalue_spectrum(spectrum, tmp_path / "spectrum.png", "iso_pred")
-    assert matplotlib.image.imread(tmp_path / "spectrum.png").ndim == 3
-    with pytest.raises(DataError, match="non-negative"):
-        report.eigenvalue_spectrum_figure(np.array([1.0, -2.0]), "bad")
-    with pytest.raises(DataError, match="1-D"):
-        report.eigenvalue_spectrum_figure(np.ones((2, 2)), "bad")
+    (x_iso, y_iso), (x_base, y_base) = (line.get_data() for line in axes.lines)
+    assert list(y_iso) == [4.0, 1.0, 0.5] and list(x_iso) == [1, 2, 3]
+    assert list(y_base) == [3.0, 2.0, 1.0, 0.25, 0.125]
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert labels == ["iso_pred (2 zero eigenvalues not shown)", "baseline"]
+    with pytest.raises(DataError, match="bad: eigenvalues must be finite and non-negative"):
+        figures.eigenvalue_spectra_figure({"bad": np.array([1.0, -2.0])}, "spectra")
+    with pytest.raises(DataError, match="bad: an eigenvalue spectrum must be a non-empty 1-D"):
+        figures.eigenvalue_spectra_figure({"bad": np.ones((2, 2))}, "spectra")
+    with pytest.raises(DataError, match="bad: every eigenvalue is zero"):
+        figures.eigenvalue_spectra_figure({"bad": np.zeros(3)}, "spectra")

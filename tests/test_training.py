@@ -10,7 +10,7 @@ import torch
 import project_helpers
 from safetensors.torch import load_file
 
-from ragcun import paths
+from ragcun import paths, training
 from ragcun.config import load_params, parse_params
 from ragcun.encoder import BaseEncoder
 from ragcun.errors import CheckpointError, TrainingDivergedError
@@ -161,6 +161,28 @@ def test_schedule_steps_per_optimiser_step_so_warmup_finishes(tiny_project):
     learning_rates = [float(row.split("\t")[-1]) for row in rows[1:]]
     assert max(learning_rates) == pytest.approx(5e-4)
     assert learning_rates[-1] < learning_rates[len(learning_rates) // 2]
+
+
+@pytest.mark.parametrize(("warmup", "total"), [(0, 10), (3, 10), (10, 10), (7, 25)])
+def test_linear_schedule_matches_transformers(warmup, total):
+    from transformers import get_linear_schedule_with_warmup
+
+    def learning_rates(make_scheduler):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+        scheduler = make_scheduler(optimizer)
+        rates = []
+        for _ in range(total + 2):
+            rates.append(scheduler.get_last_lr()[0])
+            optimizer.step()
+            scheduler.step()
+        return rates
+
+    ours = learning_rates(lambda optimizer: training.linear_warmup_then_decay(optimizer, warmup, total))
+    reference = learning_rates(lambda optimizer: get_linear_schedule_with_warmup(optimizer, warmup, total))
+    assert ours == pytest.approx(reference, abs=1e-12)
+    assert ours[total] == 0.0, "decays to zero at the last step"
+    if warmup < total:
+        assert max(ours) == pytest.approx(0.5), "reaches the configured learning rate"
 
 
 def test_full_fine_tuning_updates_the_encoder_at_its_own_learning_rate(tiny_project, encoder_calls):

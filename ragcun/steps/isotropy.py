@@ -13,8 +13,7 @@ from ragcun.io import write_json
 def run(params: Params, name: str) -> None:
     from safetensors.numpy import load_file
 
-    from ragcun.isotropy import eigenvalue_spectrum, measure_isotropy, sample_vectors
-    from ragcun.report import plot_eigenvalue_spectrum
+    from ragcun.isotropy import eigenvalue_spectrum, measure_isotropy, sample_vectors, write_spectra
 
     path = paths.evaluation_outputs(name) / "vectors.safetensors"
     if not path.is_file():
@@ -28,6 +27,8 @@ def run(params: Params, name: str) -> None:
         pooled = sample_vectors(pooled, config.max_vectors, config.seed)
         measures = measure_isotropy(pooled, seed=config.seed, sigreg_directions=config.sigreg_directions)
         result.update({f"{prefix}{key}": float(value) for key, value in measures.items()})
-        spectra[side] = eigenvalue_spectrum(pooled)
+        spectra["documents" if side == "corpus" else "queries"] = eigenvalue_spectrum(pooled)
+    # Plain data, drawn by the report stage for all architectures at once (and by `dvc plots`): matplotlib
+    # would add ~1 s to each of these per-architecture processes.
+    write_spectra(paths.eigenvalue_spectra(name), spectra)
     write_json(paths.isotropy_metrics(name), result)
-    plot_eigenvalue_spectrum(spectra["corpus"], paths.REPORTS / "spectra" / f"{name}.png", title=f"{name}: document embeddings")

@@ -9,6 +9,7 @@ from ragcun.io import read_json
 
 
 def run(params: Params) -> None:
+    from ragcun.isotropy import read_spectra
     from ragcun.report import write_report
 
     names = list(params.architectures)
@@ -19,12 +20,14 @@ def run(params: Params) -> None:
                 raise DataError(f"architecture {name!r} has no {path} yet: run `dvc repro`")
             store[name] = read_json(path)
         per_query[name] = read_json(paths.evaluation_outputs(name) / "per_query_ndcg@10.json")
+    spectra = {name: read_spectra(paths.eigenvalue_spectra(name))["documents"] for name in names}
     write_report(
         paths.REPORTS,
         beir=beir,
         per_query=per_query,
         isotropy=isotropy,
         train=train,
+        spectra=spectra,
         descriptions={name: spec.description for name, spec in params.architectures.items()},
         architectures=names,
         baseline=params.report.baseline,
