@@ -27,7 +27,9 @@ def eigenvalue_spectra_figure(spectra: Mapping[str, np.ndarray], title: str) -> 
     """One line per architecture: covariance eigenvalues sorted descending, on a log-scale y axis.
 
     An isotropic embedding gives a flat line; a few dominant directions show as a steep head. Zero eigenvalues
-    (a rank-deficient covariance) cannot be drawn on a log axis; the legend states how many were left out.
+    (a rank-deficient covariance) cannot be drawn on a log axis, and round-off leaves them at ~1e-18 instead of
+    0: eigenvalues at or below numpy's numerical-rank tolerance (largest * size * machine epsilon) count as
+    zero and the legend states how many were left out.
     """
     if not spectra:
         raise DataError(f"{title}: no eigenvalue spectra to draw")
@@ -35,9 +37,10 @@ def eigenvalue_spectra_figure(spectra: Mapping[str, np.ndarray], title: str) -> 
     axes = figure.subplots()
     for name, spectrum in spectra.items():
         values = _checked_spectrum(spectrum, name)
-        positive = values[values > 0]
+        tolerance = values[0] * values.size * np.finfo(np.float64).eps
+        positive = values[values > tolerance]
         zeros = values.size - positive.size
-        label = name if zeros == 0 else f"{name} ({zeros} zero eigenvalues not shown)"
+        label = name if zeros == 0 else f"{name} ({zeros} zero eigenvalue{'s' if zeros > 1 else ''} not shown)"
         axes.plot(np.arange(1, positive.size + 1), positive, linewidth=1.2, label=label)
     axes.set_yscale("log")
     axes.set_xlabel("rank")

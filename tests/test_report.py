@@ -408,16 +408,17 @@ def test_isotropy_vs_ndcg_figure_places_one_labelled_point_per_architecture(inpu
 
 def test_eigenvalue_spectra_share_one_log_axis_sorted_by_rank() -> None:
     figure = figures.eigenvalue_spectra_figure(
-        {"iso_pred": np.array([0.5, 4.0, 0.0, 1.0, 0.0]), "baseline": np.array([3.0, 2.0, 1.0, 0.25, 0.125])},
+        {"iso_pred": np.array([0.5, 4.0, 0.0, 1.0, 1e-18]), "baseline": np.array([3.0, 2.0, 1.0, 0.25, 0.125]),
+         "base": np.array([1.0, 0.0, 0.5])},
         "spectra",
     )
     axes = figure.axes[0]
     assert axes.get_yscale() == "log"
-    (x_iso, y_iso), (x_base, y_base) = (line.get_data() for line in axes.lines)
+    (x_iso, y_iso), (x_base, y_base), _ = (line.get_data() for line in axes.lines)
     assert list(y_iso) == [4.0, 1.0, 0.5] and list(x_iso) == [1, 2, 3]
     assert list(y_base) == [3.0, 2.0, 1.0, 0.25, 0.125]
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
-    assert labels == ["iso_pred (2 zero eigenvalues not shown)", "baseline"]
+    assert labels == ["iso_pred (2 zero eigenvalues not shown)", "baseline", "base (1 zero eigenvalue not shown)"]
     with pytest.raises(DataError, match="bad: eigenvalues must be finite and non-negative"):
         figures.eigenvalue_spectra_figure({"bad": np.array([1.0, -2.0])}, "spectra")
     with pytest.raises(DataError, match="bad: an eigenvalue spectrum must be a non-empty 1-D"):
