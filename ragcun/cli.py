@@ -7,6 +7,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,21 +20,39 @@ from ragcun.errors import RagcunError
 # (measured on the project's 2-core machine: benchmarks/threads.py). A user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# With this set to a file path, every stage appends `stage<TAB>start<TAB>end<TAB>exit code` (Unix seconds) to
+# it: benchmarks/pipeline.sh uses it to split a `dvc exp run` into stage processes and DVC's own time. The start is
+# when the entry point imported this module, its first import (the interpreter's own start-up, ~30 ms, is left out).
+STAGE_TIMES_ENV = "RAGCUN_STAGE_TIMES"
+_ENTRY_STARTED = time.time()
 
-def run_stage(main: Callable[[], None]) -> None:
+
+def _record_stage_time(log_path: str, stage: str, exit_code: int) -> None:
+    with open(log_path, "a", encoding="utf-8") as handle:
+        handle.write(f"{stage}\t{_ENTRY_STARTED:.3f}\t{time.time():.3f}\t{exit_code}\n")
+
+
+def run_stage(main: Callable[[], None], stage: str = "stage") -> None:
     """Run a stage; a RagcunError becomes `error: <message>` on stderr and its exit code, with no traceback."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # beir logs every metric at INFO for each call (also for each epoch's dev check): keep its warnings only.
     for noisy in ("beir", "root"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    exit_code = 1  # an unexpected exception propagates with its traceback and Python's exit code 1
     try:
         main()
+        exit_code = 0
     except RagcunError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
+        exit_code = error.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
+        exit_code = 130
+    finally:
+        if os.environ.get(STAGE_TIMES_ENV):
+            _record_stage_time(os.environ[STAGE_TIMES_ENV], stage, exit_code)
+    if exit_code:
+        sys.exit(exit_code)
 
 
 def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv: list[str] | None = None) -> None:
@@ -54,4 +73,5 @@ def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv
         else:
             function(params)
 
-    run_stage(main)
+    stage = Path(sys.argv[0]).stem + (f"@{arguments.architecture}" if architecture else "")
+    run_stage(main, stage)
