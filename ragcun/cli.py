@@ -55,8 +55,24 @@ def run_stage(main: Callable[[], None], stage: str = "stage") -> None:
         sys.exit(exit_code)
 
 
+def end_finished_process() -> None:
+    """End a stage process whose outputs are all written and closed, skipping the interpreter's teardown.
+
+    Tearing down torch, DVCLive and friends at exit (module finalisers, torch's operator-library destructors)
+    takes 0.25-0.7 s per process, about 7 s of a 20-stage `dvc exp run` on the 2-core machine, for nothing: every
+    output is written atomically and closed before this point. Under a distributed launcher (WORLD_SIZE or
+    LOCAL_RANK set) the normal exit is kept so that process groups shut down in order.
+    """
+    if "WORLD_SIZE" in os.environ or "LOCAL_RANK" in os.environ:
+        return
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv: list[str] | None = None) -> None:
-    """`python stages/<stage>.py [ARCH] [--params FILE]`: validate the params, then run the stage."""
+    """`python -m stages.<stage> [ARCH] [--params FILE]`: validate the params, run the stage, end the process."""
     from ragcun.config import load_params
 
     parser = argparse.ArgumentParser(description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else None)
@@ -74,4 +90,5 @@ def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv
             function(params)
 
     stage = Path(sys.argv[0]).stem + (f"@{arguments.architecture}" if architecture else "")
-    run_stage(main, stage)
+    run_stage(main, stage)  # a failed stage exits here, through the normal interpreter exit
+    end_finished_process()
