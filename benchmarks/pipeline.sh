@@ -35,12 +35,16 @@ printf '%-45s %8.1f s\n' "second dvc repro (nothing to do)" "$noop"
 printf '%-45s %8.1f s\n' "dvc exp run -S lambda_isotropy=1.0" "$lambda"
 echo "stages the exp run reran: $reran"
 python - "$RAGCUN_STAGE_TIMES" "$exp_start" "$exp_end" <<'EOF'
+import os
 import sys
 from collections import defaultdict
 
 log, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 per_kind = defaultdict(list)
-for line in open(log, encoding="utf-8"):
+lines = open(log, encoding="utf-8").readlines() if os.path.exists(log) else []
+if not lines:
+    sys.exit("no stage ran in the exp run: nothing to split")
+for line in lines:
     stage, began, ended, _ = line.rstrip("\n").split("\t")
     per_kind[stage.split("@")[0]].append(float(ended) - float(began))
 in_stages = sum(sum(spans) for spans in per_kind.values())

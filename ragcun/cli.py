@@ -20,16 +20,20 @@ from ragcun.errors import RagcunError
 # (measured on the project's 2-core machine: benchmarks/threads.py). A user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-# With this set to a file path, every stage appends `stage<TAB>start<TAB>end<TAB>exit code` (Unix seconds) to
-# it: benchmarks/pipeline.sh uses it to split a `dvc exp run` into stage processes and DVC's own time. The start is
-# when the entry point imported this module, its first import (the interpreter's own start-up, ~30 ms, is left out).
+# With this set to an absolute file path, every stage appends `stage<TAB>start<TAB>end<TAB>exit code` (Unix
+# seconds) to it: benchmarks/pipeline.sh uses it to split a `dvc exp run` into stage processes and DVC's own time.
+# The start is when the entry point imported this module, its first import (the interpreter's own start-up, ~30 ms,
+# is left out). A log that cannot be written costs a warning, never the stage's own result.
 STAGE_TIMES_ENV = "RAGCUN_STAGE_TIMES"
 _ENTRY_STARTED = time.time()
 
 
 def _record_stage_time(log_path: str, stage: str, exit_code: int) -> None:
-    with open(log_path, "a", encoding="utf-8") as handle:
-        handle.write(f"{stage}\t{_ENTRY_STARTED:.3f}\t{time.time():.3f}\t{exit_code}\n")
+    try:
+        with open(log_path, "a", encoding="utf-8") as handle:
+            handle.write(f"{stage}\t{_ENTRY_STARTED:.3f}\t{time.time():.3f}\t{exit_code}\n")
+    except OSError as error:
+        print(f"warning: {STAGE_TIMES_ENV}: cannot append to {log_path} ({error.strerror})", file=sys.stderr)
 
 
 def run_stage(main: Callable[[], None], stage: str = "stage") -> None:
@@ -48,6 +52,9 @@ def run_stage(main: Callable[[], None], stage: str = "stage") -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         exit_code = 130
+    except SystemExit as exiting:
+        exit_code = exiting.code if isinstance(exiting.code, int) else (0 if exiting.code is None else 1)
+        raise
     finally:
         if os.environ.get(STAGE_TIMES_ENV):
             _record_stage_time(os.environ[STAGE_TIMES_ENV], stage, exit_code)
@@ -72,7 +79,11 @@ def end_finished_process() -> None:
 
 
 def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv: list[str] | None = None) -> None:
-    """`python -m stages.<stage> [ARCH] [--params FILE]`: validate the params, run the stage, end the process."""
+    """`python -m stages.<stage> [ARCH] [--params FILE]`: validate the params, run the stage, end the process.
+
+    Called with ``argv`` (from Python, not as a stage command) it returns after a successful run instead of ending
+    the process.
+    """
     from ragcun.config import load_params
 
     parser = argparse.ArgumentParser(description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else None)
@@ -91,4 +102,5 @@ def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv
 
     stage = Path(sys.argv[0]).stem + (f"@{arguments.architecture}" if architecture else "")
     run_stage(main, stage)  # a failed stage exits here, through the normal interpreter exit
-    end_finished_process()
+    if argv is None:
+        end_finished_process()

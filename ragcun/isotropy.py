@@ -88,15 +88,17 @@ def write_spectra(path: str | Path, spectra: Mapping[str, np.ndarray]) -> None:
         staging.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def read_spectra(path: str | Path) -> dict[str, np.ndarray]:
-    """Read ``write_spectra``'s TSV back: {column name: eigenvalues in rank order}."""
+def read_spectra(path: str | Path, require: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Read ``write_spectra``'s TSV back: {column name: eigenvalues in rank order}; ``require`` names columns
+    that must be there."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no eigenvalue spectra (run `dvc repro` to measure them)")
     rows = path.read_text(encoding="utf-8").splitlines()
     header = rows[0].split("\t") if rows else []
     if len(header) < 2 or header[0] != "rank":
-        raise DataError(f"{path}:1: expected a header 'rank<TAB>name...', got {rows[0] if rows else 'an empty file'!r}")
+        found = repr(rows[0]) if rows else "an empty file"
+        raise DataError(f"{path}:1: expected a header 'rank<TAB>name...', got {found}")
     values = []
     for number, row in enumerate(rows[1:], start=2):
         fields = row.split("\t")
@@ -106,6 +108,9 @@ def read_spectra(path: str | Path) -> dict[str, np.ndarray]:
             values.append([float(field) for field in fields[1:]])
         except ValueError as error:
             raise DataError(f"{path}:{number}: {error}") from None
+    missing = [name for name in require if name not in header[1:]]
+    if missing:
+        raise DataError(f"{path}:1: no {', '.join(repr(name) for name in missing)} column (has {header[1:]})")
     table = np.array(values, dtype=np.float64).reshape(len(values), len(header) - 1)
     return {name: table[:, column] for column, name in enumerate(header[1:])}
 

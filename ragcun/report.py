@@ -216,7 +216,7 @@ def paired_p_value(scores: Sequence[float], baseline_scores: Sequence[float], te
     b = np.asarray(baseline_scores, dtype=np.float64)
     if np.array_equal(a, b):
         return 1.0
-    import scipy.stats  # imported here: ~0.5 s that the isotropy stage, which draws with this package, never needs
+    import scipy.stats  # imported here: ~0.5 s that importers of this module's other parts need not pay
 
     if test == "ttest":
         p = scipy.stats.ttest_rel(a, b).pvalue

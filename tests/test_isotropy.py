@@ -212,5 +212,11 @@ def test_spectra_tsv_errors_name_the_file_and_line(tmp_path):
     with pytest.raises(DataError, match=r"bad.tsv:3: could not convert"):
         isotropy.read_spectra(bad)
     bad.write_text("eigen\tdocuments\n")
-    with pytest.raises(DataError, match=r"bad.tsv:1: expected a header"):
+    with pytest.raises(DataError, match=r"bad.tsv:1: expected a header .*got 'eigen\\tdocuments'"):
         isotropy.read_spectra(bad)
+    bad.write_text("")
+    with pytest.raises(DataError, match=r"bad.tsv:1: expected a header .*got an empty file"):
+        isotropy.read_spectra(bad)
+    bad.write_text("rank\tqueries\n1\t2.0\n")
+    with pytest.raises(DataError, match=r"bad.tsv:1: no 'documents' column"):
+        isotropy.read_spectra(bad, require=("documents",))

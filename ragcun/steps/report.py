@@ -20,7 +20,7 @@ def run(params: Params) -> None:
                 raise DataError(f"architecture {name!r} has no {path} yet: run `dvc repro`")
             store[name] = read_json(path)
         per_query[name] = read_json(paths.evaluation_outputs(name) / "per_query_ndcg@10.json")
-    spectra = {name: read_spectra(paths.eigenvalue_spectra(name))["documents"] for name in names}
+    spectra = {name: read_spectra(paths.eigenvalue_spectra(name), require=("documents",))["documents"] for name in names}
     write_report(
         paths.REPORTS,
         beir=beir,
