@@ -25,21 +25,19 @@ seconds() {
 cold=$(seconds dvc repro)
 noop=$(seconds dvc repro)
 export RAGCUN_STAGE_TIMES="$work/stage_times.tsv"
-exp_start=$(date +%s.%N)
 lambda=$(seconds dvc exp run -S lambda_isotropy=1.0)
-exp_end=$(date +%s.%N)
 reran=$(grep -o "Running stage '[^']*'" "$work/last.log" | sed "s/Running stage //" | tr '\n' ' ' || true)
 
 printf '%-45s %8.1f s\n' "cold dvc repro (everything)" "$cold"
 printf '%-45s %8.1f s\n' "second dvc repro (nothing to do)" "$noop"
 printf '%-45s %8.1f s\n' "dvc exp run -S lambda_isotropy=1.0" "$lambda"
 echo "stages the exp run reran: $reran"
-python - "$RAGCUN_STAGE_TIMES" "$exp_start" "$exp_end" <<'EOF'
+python - "$RAGCUN_STAGE_TIMES" "$lambda" <<'EOF'
 import os
 import sys
 from collections import defaultdict
 
-log, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+log, total = sys.argv[1], float(sys.argv[2])
 per_kind = defaultdict(list)
 lines = open(log, encoding="utf-8").readlines() if os.path.exists(log) else []
 if not lines:
@@ -51,5 +49,5 @@ in_stages = sum(sum(spans) for spans in per_kind.values())
 print("where the exp run's time went:")
 for kind, spans in per_kind.items():
     print(f"  {kind:<10} {len(spans):2d} process(es), {sum(spans) / len(spans):5.2f} s each, {sum(spans):6.1f} s in all")
-print(f"  stage processes {in_stages:6.1f} s; DVC itself (start-up, hashing, dvc.lock rewrites, git) {end - start - in_stages:6.1f} s")
+print(f"  stage processes {in_stages:6.1f} s; DVC itself (start-up, hashing, dvc.lock rewrites, git) {total - in_stages:6.1f} s")
 EOF

@@ -56,8 +56,8 @@ def run_stage(main: Callable[[], None], stage: str = "stage") -> None:
         exit_code = exiting.code if isinstance(exiting.code, int) else (0 if exiting.code is None else 1)
         raise
     finally:
-        if os.environ.get(STAGE_TIMES_ENV):
-            _record_stage_time(os.environ[STAGE_TIMES_ENV], stage, exit_code)
+        if log_path := os.environ.get(STAGE_TIMES_ENV):
+            _record_stage_time(log_path, stage, exit_code)
     if exit_code:
         sys.exit(exit_code)
 

@@ -22,12 +22,12 @@ def run(params: Params, name: str) -> None:
     config = params.isotropy
     result: dict[str, float] = {}
     spectra = {}
-    for side, prefix in (("corpus", ""), ("queries", "query_")):
+    for side, prefix, column in (("corpus", "", "documents"), ("queries", "query_", "queries")):
         pooled = np.concatenate([samples[f"{d}/{side}"] for d in params.evaluate.datasets])
         pooled = sample_vectors(pooled, config.max_vectors, config.seed)
         measures = measure_isotropy(pooled, seed=config.seed, sigreg_directions=config.sigreg_directions)
         result.update({f"{prefix}{key}": float(value) for key, value in measures.items()})
-        spectra["documents" if side == "corpus" else "queries"] = eigenvalue_spectrum(pooled)
+        spectra[column] = eigenvalue_spectrum(pooled)
     # Plain data, drawn by the report stage for all architectures at once (and by `dvc plots`): matplotlib
     # would add ~1 s to each of these per-architecture processes.
     write_spectra(paths.eigenvalue_spectra(name), spectra)
