@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ragcun.errors import ConfigError
 
 ScoreFunction = Literal["cosine", "dot", "euclidean"]
-IsotropyKind = Literal["covariance", "identity", "sigreg"]
+IsotropyKind = Literal["covariance", "identity", "shape", "sigreg"]
 PredictorKind = Literal["none", "mlp", "residual"]
 TrainingMode = Literal["pairs", "xy_masked", "doc_split"]
 
@@ -118,8 +118,16 @@ class TrainConfig(Section):
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     max_grad_norm: float = Field(1.0, gt=0)
-    temperature: float = Field(0.05, gt=0)
-    isotropy: IsotropyKind = "covariance"
+    # Training seeds: each architecture is trained once per seed inside its train stage (one process). They
+    # seed the heads' initialisation, the batch order, dropout and SIGReg's directions, nothing else: the data
+    # seed (top-level `seed`: mining, dev split) is separate, so replicates never re-mine or re-embed.
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    # The seed notes compare unnormalised Gaussian embeddings by Euclidean distance; the temperature is in
+    # units of that distance (target_std 1 in D dimensions: distances of order sqrt(2 D)). With `score:
+    # cosine` use a cosine-scale temperature such as 0.05 (an architecture may override both).
+    score: ScoreFunction = "euclidean"
+    temperature: float = Field(1.0, gt=0)
+    isotropy: IsotropyKind = "shape"
     sigreg_directions: int = Field(256, ge=1)
     target_std: float = Field(1.0, gt=0)
     output_dim: int | None = Field(None, ge=1)  # None: the base model's dimension
@@ -130,6 +138,13 @@ class TrainConfig(Section):
     gradient_checkpointing: bool = False
     compile: bool = False
     masking: MaskingConfig = MaskingConfig()
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"a seed is listed twice: {seeds}")
+        return seeds
 
     @field_validator("mixed_precision", mode="before")
     @classmethod
@@ -149,7 +164,8 @@ class ArchitectureConfig(Section):
     shared_head: bool = True
     predictor: PredictorKind = "none"
     ema_target: bool = False
-    score: ScoreFunction = "cosine"
+    score: ScoreFunction | None = None  # None: train.score (trained) or the model's native cosine (base)
+    temperature: float | None = Field(None, gt=0)  # None: train.temperature
     query_uses_predictor: bool = False
     freeze_base: bool | None = None
     isotropy: IsotropyKind | None = None
@@ -276,6 +292,20 @@ class ResolvedArchitecture:
     def isotropy(self) -> IsotropyKind:
         return self._override("isotropy", self.params.train.isotropy)
 
+    @property
+    def score(self) -> ScoreFunction:
+        # The raw base model is always scored as published (its native cosine); see DESIGN.md.
+        return self._override("score", self.params.train.score if self.spec.trained else "cosine")
+
+    @property
+    def temperature(self) -> float:
+        return float(self._override("temperature", self.params.train.temperature))
+
+    @property
+    def seeds(self) -> list[int]:
+        """The training seeds; the untrained base model has one (nothing random happens to it)."""
+        return list(self.params.train.seeds) if self.spec.trained else [self.params.train.seeds[0]]
+
 
 def _suggest(name: str, valid: Any) -> str:
     matches = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
@@ -369,8 +399,9 @@ def training_view(params: Params, name: str) -> dict[str, Any]:
     entry.pop("description")  # rewording a description must not retrain anything
     for key in LAMBDA_KEYS:
         entry.pop(key, None)
+    # No top-level `seed` here: it seeds the data (mining, dev split), which reaches train@ARCH through
+    # data/mined; the training seeds are train.seeds.
     view: dict[str, Any] = {
-        "seed": params.seed,
         "model": params.model.model_dump(),
         "architectures": {name: entry},
         "report": {"baseline": name},
@@ -389,5 +420,5 @@ def training_view(params: Params, name: str) -> dict[str, Any]:
             train.pop("masking")
         view["train"] = train
     else:
-        view["train"] = {"dev_queries": params.train.dev_queries}
+        view["train"] = {"dev_queries": params.train.dev_queries, "seeds": architecture.seeds}
     return view

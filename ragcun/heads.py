@@ -41,7 +41,16 @@ PREDICTOR_KINDS: tuple[str, ...] = get_args(PredictorKind)
 
 
 class ProjectionHead(nn.Module):
-    """H: Linear(in, 2*in) -> GELU -> Dropout -> Linear(2*in, out)."""
+    """H: Linear(in, 2*in) -> GELU -> Dropout -> Linear(2*in, out), on centred, rescaled inputs, times a gain.
+
+    ``forward(x) = output_gain * net((x - input_mean) * input_scale)``. The three calibration buffers start as
+    the identity (0, 1, 1) and are set once, before training, by ``calibrate``; they are saved with the
+    weights and never trained. Why: the seed notes' embeddings are unnormalised Gaussian vectors regularised
+    towards N(0, target_std^2 I). A freshly initialised MLP on unit-norm 384-d sentence embeddings (per-
+    coordinate std ~0.05) outputs std ~0.01, a hundred times below that target, and 111 optimiser steps at
+    lr 5e-4 cannot close the gap: the isotropy losses then spend the whole budget on scale and never reach
+    shape. Calibrated, the head starts at the target scale (measured in tests on the bundled model).
+    """
 
     def __init__(self, in_dim: int, out_dim: int, dropout: float) -> None:
         super().__init__()
@@ -51,9 +60,38 @@ class ProjectionHead(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(2 * in_dim, out_dim),
         )
+        self.register_buffer("input_mean", torch.zeros(in_dim))
+        self.register_buffer("input_scale", torch.ones(()))
+        self.register_buffer("output_gain", torch.ones(()))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        return self.output_gain * self.net((x - self.input_mean) * self.input_scale)
+
+    @torch.no_grad()
+    def calibrate(self, features: Tensor, target_std: float) -> None:
+        """Centre the inputs on the mean of ``features`` [N, in_dim], scale them to unit per-dimension RMS,
+        and set the gain so that the outputs on ``features`` have mean per-dimension std ``target_std``.
+
+        One scalar input scale, not a per-dimension one: dividing each dimension by its own std would whiten
+        the base embeddings' spectrum, making every head isotropic "for free" and hiding what the loss does.
+        """
+        if features.dim() != 2 or features.shape[0] < 2:
+            raise ValueError(f"calibrate needs [N >= 2, in_dim] features, got shape {tuple(features.shape)}")
+        if not target_std > 0:
+            raise ConfigError(f"target_std must be > 0, got {target_std}")
+        x = features.to(self.input_mean.device, torch.float32)
+        mean = x.mean(0)
+        spread = (x - mean).square().mean().sqrt()
+        if not spread > 0:
+            raise ValueError("calibrate: the features are all identical; cannot scale the head's inputs")
+        self.input_mean.copy_(mean)
+        self.input_scale.fill_(1.0 / float(spread))
+        self.output_gain.fill_(1.0)
+        was_training = self.training
+        self.eval()
+        output_std = self(x).std(dim=0).mean()
+        self.train(was_training)
+        self.output_gain.fill_(target_std / float(output_std))
 
 
 class MLPPredictor(ProjectionHead):
@@ -171,6 +209,23 @@ class RetrievalHeads(nn.Module):
             self.predictor = MLPPredictor(spec.out_dim, spec.dropout)
         elif spec.predictor == "residual":
             self.predictor = ResidualPredictor(spec.out_dim, spec.dropout)
+
+    @torch.no_grad()
+    def calibrate(self, features: Tensor, target_std: float) -> None:
+        """Calibrate every projection head on base embeddings ``features`` (see ``ProjectionHead.calibrate``).
+
+        All heads see the same features (queries and documents pooled): a shared head must, and separate
+        heads then start on one scale. The EMA target is re-copied from the calibrated online head, so it
+        starts equal to it. The raw base model (no head) has nothing to calibrate. Predictors are left at
+        their default initialisation: their inputs are already head outputs at the target scale.
+        """
+        if not self.spec.use_head:
+            return
+        for head in (self.query_head, self.doc_head):
+            if isinstance(head, ProjectionHead):
+                head.calibrate(features, target_std)
+        if self.target_head is not None:
+            self.target_head.load_state_dict(self.query_head.state_dict())
 
     def train(self, mode: bool = True) -> RetrievalHeads:
         """Set train/eval mode; the EMA target always stays in eval mode (deterministic, dropout-free targets)."""

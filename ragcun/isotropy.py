@@ -8,7 +8,11 @@ Centring, per measure (each follows its source):
   their post-processing (which is what removes the mean). Depends on the scale of x.
 - ``mean_cosine``: raw vectors (cosine is about directions from the origin).
 - ``effective_rank``: singular values of the raw matrix x, as Roy & Vetterli (2007) define it for a matrix.
-- ``sigreg``: raw vectors against N(0, I) (location and scale matter), see ``ragcun.losses.isotropy``.
+- ``sigreg``: centred vectors against N(0, I) (scale and shape matter, location does not), see
+  ``ragcun.losses.isotropy``. Centred like the covariance-based measures because a zero-shot corpus sits
+  away from the training distribution's mean: on the embedded default, the uncentred statistic of a trained
+  head's documents is ~3x the centred one, almost all of it that offset, the same for every head.
+- ``sigreg_uncentred``: raw vectors against N(0, I) (location too), the statistic as the loss sees a batch.
 
 Every computation runs in float64 and none forms an N x N matrix; x itself is held in memory (the covariance
 and the SVD need an N x D float64 copy), so subsample a large corpus with ``sample_vectors`` first.
@@ -33,8 +37,8 @@ def measure_isotropy(x: np.ndarray, *, seed: int, sigreg_directions: int = 256) 
     """Every isotropy measure of x [N, D] as a flat dict of floats (JSON-able).
 
     Keys: ``eigen_score``, ``eigen_ratio``, ``partition_isotropy``, ``mean_cosine``, ``isoscore``,
-    ``effective_rank``, ``sigreg``. ``seed`` fixes SIGReg's random directions (the only random part).
-    """
+    ``effective_rank``, ``sigreg``, ``sigreg_uncentred``. ``seed`` fixes SIGReg's random directions (the only
+    random part)."""
     x = _checked(x)
     eigenvalues = eigenvalue_spectrum(x)
     from ragcun.losses.isotropy import sigreg_statistic  # lazy: pulls in torch only when measured
@@ -46,7 +50,8 @@ def measure_isotropy(x: np.ndarray, *, seed: int, sigreg_directions: int = 256) 
         "mean_cosine": mean_cosine(x),
         "isoscore": isoscore(eigenvalues),
         "effective_rank": effective_rank(x),
-        "sigreg": float(sigreg_statistic(x, sigreg_directions, seed)),
+        "sigreg": float(sigreg_statistic(x - x.mean(axis=0, dtype=np.float64), sigreg_directions, seed)),
+        "sigreg_uncentred": float(sigreg_statistic(x, sigreg_directions, seed)),
     }
 
 

@@ -35,7 +35,7 @@ def heads_spec(architecture: ResolvedArchitecture, base_dim: int) -> HeadsSpec:
         predictor=spec.predictor,
         ema_target=spec.ema_target,
         ema_decay=train.ema_decay,
-        score=spec.score,
+        score=architecture.score,
         query_uses_predictor=spec.query_uses_predictor,
         use_head=spec.trained,
         in_dim=base_dim,

@@ -20,6 +20,9 @@ RESUME = Path(".ragcun") / "resume"
 CONFIGS = Path("configs")  # each architecture's effective settings, written by the configure stage
 
 
+SUMMARY_METRICS = METRICS / "summary.json"  # per architecture: NDCG@10, IsoScore, SIGReg (mean and std)
+
+
 def architecture_config(architecture: str) -> Path:
     return CONFIGS / f"{architecture}.json"
 
@@ -33,8 +36,13 @@ def eval_embeddings(dataset: str, part: str) -> Path:
     return EMBEDDINGS / "beir" / dataset / part
 
 
-def checkpoint(architecture: str) -> Path:
+def model_folder(architecture: str) -> Path:
+    """One architecture's models: a checkpoint per training seed and the training summary."""
     return MODELS / architecture
+
+
+def checkpoint(architecture: str, seed: int) -> Path:
+    return MODELS / architecture / f"seed-{seed}"
 
 
 def train_metrics(architecture: str) -> Path:
@@ -54,8 +62,10 @@ def eigenvalue_spectra(architecture: str) -> Path:
     return REPORTS / "spectra" / f"{architecture}.tsv"
 
 
-def training_log(architecture: str) -> Path:
-    return REPORTS / "training" / architecture
+def training_log(architecture: str, seed: int | None = None) -> Path:
+    """DVCLive's folder of one training run (per seed), or of the architecture (all seeds)."""
+    folder = REPORTS / "training" / architecture
+    return folder if seed is None else folder / f"seed-{seed}"
 
 
 def evaluation_outputs(architecture: str) -> Path:

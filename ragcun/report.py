@@ -37,7 +37,9 @@ CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "none")
 NDCG_PREFIX = "ndcg@10 "
 AVERAGE = "avg ndcg@10"
 CHANGE = "change vs baseline %"
-ISOTROPY_KEYS: tuple[str, ...] = ("eigen_score", "isoscore", "effective_rank", "mean_cosine")
+ISOTROPY_KEYS: tuple[str, ...] = ("eigen_score", "isoscore", "effective_rank", "mean_cosine", "sigreg")
+STD = "_std"  # suffix of a column holding the seeds' standard deviation of the column it extends
+SEED_NOISE = "≈"  # marks a change vs baseline smaller than the seeds' spread
 PARAMETERS = "trainable_parameters"
 SECONDS = "train_seconds"
 
@@ -89,6 +91,10 @@ def build_comparison(
     ``change vs baseline %`` (relative change of the average against the ``baseline`` row; NaN when the
     baseline average is 0), the ``isotropy_keys`` (NaN where not measured), ``trainable_parameters`` and
     ``train_seconds``. An architecture in ``untrained`` may have no train metrics (shown as 0 and 0).
+
+    Every value is the mean over training seeds; the NDCG@10, average and isotropy columns have a
+    ``<column>_std`` twin with the seeds' standard deviation (the average's is the std of the per-seed
+    averages; NaN where the metrics carry no spread).
     """
     _check_architectures(architectures, baseline)
     datasets = _common_datasets(architectures, beir)
@@ -96,6 +102,7 @@ def build_comparison(
     for arch in architectures:
         row = {f"{NDCG_PREFIX}{dataset}": _ndcg(beir[arch], arch, dataset) for dataset in datasets}
         row[AVERAGE] = float(np.mean([row[f"{NDCG_PREFIX}{dataset}"] for dataset in datasets]))
+        row.update(_ndcg_spread(beir[arch], datasets))
         row.update(_isotropy_row(arch, isotropy, isotropy_keys))
         row.update(_train_row(arch, train, untrained))
         rows[arch] = row
@@ -109,7 +116,46 @@ def build_comparison(
 
 def datasets_of(frame: pd.DataFrame) -> list[str]:
     """The dataset names of a comparison table, in column order."""
-    return [column[len(NDCG_PREFIX) :] for column in frame.columns if column.startswith(NDCG_PREFIX)]
+    return [column[len(NDCG_PREFIX) :] for column in value_columns(frame) if column.startswith(NDCG_PREFIX)]
+
+
+def value_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns shown in the table (every column but the ``_std`` twins), in order."""
+    return [column for column in frame.columns if not column.endswith(STD)]
+
+
+def _ndcg_spread(metrics: Mapping[str, Mapping[str, object]], datasets: list[str]) -> dict[str, float]:
+    """Seed std of each dataset's NDCG@10 and of the per-seed average over datasets (NaN without seeds)."""
+    spread = {}
+    for dataset in datasets:
+        std = metrics[dataset].get(f"ndcg@10{STD}")
+        spread[f"{NDCG_PREFIX}{dataset}{STD}"] = float(std) if isinstance(std, numbers.Real) else np.nan
+    seeds = [metrics[dataset].get("seeds") for dataset in datasets]
+    if all(isinstance(entry, Mapping) and entry for entry in seeds):
+        from ragcun.seeds import mean_and_std
+
+        common = sorted(set.intersection(*(set(entry) for entry in seeds)))  # type: ignore[arg-type]
+        averages = [float(np.mean([entry[seed]["ndcg@10"] for entry in seeds])) for seed in common]  # type: ignore[index]
+        spread[f"{AVERAGE}{STD}"] = mean_and_std(averages)[1] if averages else np.nan
+    else:
+        spread[f"{AVERAGE}{STD}"] = np.nan
+    return spread
+
+
+def within_seed_noise(frame: pd.DataFrame, baseline: str) -> set[str]:
+    """Rows whose average NDCG@10 differs from the baseline's by less than the seeds' spread: less than the
+    larger of the two rows' standard deviations over seeds. Rows without a spread are never marked."""
+    spread = frame[f"{AVERAGE}{STD}"] if f"{AVERAGE}{STD}" in frame.columns else None
+    if spread is None or pd.isna(spread.get(baseline)):
+        return set()
+    marked = set()
+    for arch in frame.index:
+        if arch == baseline or pd.isna(spread[arch]):
+            continue
+        noise = max(float(spread[arch]), float(spread[baseline]))
+        if abs(frame.at[arch, AVERAGE] - frame.at[baseline, AVERAGE]) < noise:
+            marked.add(str(arch))
+    return marked
 
 
 def _check_architectures(architectures: Sequence[str], baseline: str) -> None:
@@ -154,7 +200,9 @@ def _isotropy_row(arch: str, isotropy: Mapping[str, Mapping[str, float]], keys: 
     where = paths.isotropy_metrics(arch)
     measured = isotropy[arch]
     # A measure may legitimately be absent (not computed for this run): NaN, shown as "–", never invented.
-    return {key: _number(measured[key], f"{where}: key {key}") if key in measured else np.nan for key in keys}
+    row = {key: _number(measured[key], f"{where}: key {key}") if key in measured else np.nan for key in keys}
+    row.update({f"{key}{STD}": float(measured[f"{key}{STD}"]) if f"{key}{STD}" in measured else np.nan for key in keys})
+    return row
 
 
 def _train_row(arch: str, train: Mapping[str, Mapping[str, float]], untrained: Collection[str]) -> dict[str, float]:
@@ -291,8 +339,8 @@ def significance_note(baseline: str, test: Test, correction: Correction, alpha: 
     family = f" across the {datasets} datasets of each architecture" if correction != "none" else ""
     return (
         f"† significantly different from {baseline} on that dataset: two-sided {_TEST_NAMES[test]} on "
-        f"per-query NDCG@10 over the queries both runs answered, {_CORRECTION_NAMES[correction]}{family}, "
-        f"α = {alpha:g}."
+        f"per-query NDCG@10 (each query's mean over the training seeds) over the queries both runs answered, "
+        f"{_CORRECTION_NAMES[correction]}{family}, α = {alpha:g}."
     )
 
 
@@ -348,6 +396,17 @@ def _number_text(value: float, column: str) -> str:
     return f"{value:.{decimals}f}"
 
 
+def _spread_text(frame: pd.DataFrame, arch: str, column: str) -> str | None:
+    """The seeds' std of a cell at the cell's precision, or None where there is none to show (no ``_std``
+    twin, not measured, or an untrained row: nothing of it varies with the training seed)."""
+    twin = f"{column}{STD}"
+    if twin not in frame.columns or pd.isna(frame.at[arch, twin]) or pd.isna(frame.at[arch, column]):
+        return None
+    if PARAMETERS in frame.columns and frame.at[arch, PARAMETERS] == 0:
+        return None
+    return f"{frame.at[arch, twin]:.{_decimals(column)}f}"
+
+
 def _significant(sig: Significance | None, arch: str, column: str) -> bool:
     if sig is None or not column.startswith(NDCG_PREFIX):
         return False
@@ -355,22 +414,29 @@ def _significant(sig: Significance | None, arch: str, column: str) -> bool:
     return bool(entry and entry[1])
 
 
-def to_markdown(frame: pd.DataFrame, sig: Significance | None = None) -> str:
-    """GitHub-flavoured Markdown table: best per column in **bold**, † where ``sig`` says significant.
+def to_markdown(frame: pd.DataFrame, sig: Significance | None = None, noise: Collection[str] = ()) -> str:
+    """GitHub-flavoured Markdown table: mean ± seed std, best mean per column in **bold**, † where ``sig``
+    says significant, ≈ before the change of a row in ``noise`` (within the seeds' spread of the baseline).
 
     Uses pandas' ``to_markdown`` (tabulate, installed as a dependency of dvc).
     """
-    cells = pd.DataFrame(index=frame.index, columns=frame.columns, dtype=object)
-    for column in frame.columns:
+    columns = value_columns(frame)
+    cells = pd.DataFrame(index=frame.index, columns=columns, dtype=object)
+    for column in columns:
         best = best_rows(frame, column)
         for arch in frame.index:
             text = _number_text(frame.at[arch, column], column)
             if arch in best:
                 text = f"**{text}**"
+            spread = _spread_text(frame, arch, column)
+            if spread is not None:
+                text += f" ± {spread}"
             if _significant(sig, arch, column):
                 text += "†"
+            if column == CHANGE and arch in noise:
+                text = f"{SEED_NOISE} {text}"
             cells.at[arch, column] = text
-    return cells.to_markdown(colalign=("left",) + ("right",) * len(frame.columns)) + "\n"
+    return cells.to_markdown(colalign=("left",) + ("right",) * len(columns)) + "\n"
 
 
 def to_csv(frame: pd.DataFrame) -> str:
@@ -417,7 +483,9 @@ def _latex_header(column: str) -> str:
     return _LATEX_HEADERS.get(column, latex_escape(column))
 
 
-def _latex_cell(frame: pd.DataFrame, arch: str, column: str, best: set[str], sig: Significance | None) -> str:
+def _latex_cell(
+    frame: pd.DataFrame, arch: str, column: str, best: set[str], sig: Significance | None, noise: Collection[str]
+) -> str:
     value = frame.at[arch, column]
     if pd.isna(value):
         text = _LATEX_MISSING
@@ -427,22 +495,35 @@ def _latex_cell(frame: pd.DataFrame, arch: str, column: str, best: set[str], sig
             text = "$-$" + text[1:]  # a real minus sign, not a hyphen
     if arch in best:
         text = rf"\textbf{{{text}}}"
+    spread = _spread_text(frame, arch, column)
+    if spread is not None:
+        text += rf"\,{{\scriptsize$\pm${spread}}}"
     if _significant(sig, arch, column):
         text += r"$^{\dagger}$"
+    if column == CHANGE and arch in noise:
+        text = r"$\approx$" + text
     return text
 
 
-def to_latex(frame: pd.DataFrame, sig: Significance | None = None, *, note: str | None = None) -> str:
+def to_latex(
+    frame: pd.DataFrame,
+    sig: Significance | None = None,
+    *,
+    note: str | None = None,
+    noise: Collection[str] = (),
+    notes_below: Sequence[str] = (),
+) -> str:
     """A booktabs ``tabular`` fragment (no preamble) to ``\\input`` inside a ``table`` environment.
 
     The NDCG@10 columns share a spanning header; best value per column in ``\\textbf``; ``$^{\\dagger}$``
-    where ``sig`` says the difference from the baseline is significant. ``note`` (e.g.
-    ``latex_significance_note``) is written as a comment above the table for the caption.
+    where ``sig`` says the difference from the baseline is significant; seed std as a small ``±``; ``$\approx$``
+    before the change of a row in ``noise``. ``note`` (e.g. ``latex_significance_note``) is written as a
+    comment above the table for the caption; ``notes_below`` (plain text, escaped here) as paragraphs after it.
     Hand-formatted rather than ``Styler.to_latex``: the spanning header, per-column "best" rules and the
     dagger would need as much code there, and this keeps the output independent of jinja2.
     """
     datasets = datasets_of(frame)
-    columns = list(frame.columns)
+    columns = value_columns(frame)
     others = columns[len(datasets) :]
     if columns[: len(datasets)] != [f"{NDCG_PREFIX}{d}" for d in datasets]:
         raise ValueError("to_latex expects the per-dataset NDCG@10 columns first, as build_comparison makes them")
@@ -459,11 +540,21 @@ def to_latex(frame: pd.DataFrame, sig: Significance | None = None, *, note: str 
     lines.append(r"\midrule")
     best = {column: best_rows(frame, column) for column in columns}
     for arch in frame.index:
-        cells = [latex_escape(arch)] + [_latex_cell(frame, arch, column, best[column], sig) for column in columns]
+        cells = [latex_escape(arch)] + [_latex_cell(frame, arch, column, best[column], sig, noise) for column in columns]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\bottomrule")
     lines.append(r"\end{tabular}")
+    for text in notes_below:
+        lines.append(r"\par\smallskip{\footnotesize " + latex_text(text) + "}")
     return "\n".join(lines) + "\n"
+
+
+def latex_text(text: str) -> str:
+    """Plain prose (a note) as LaTeX: specials escaped, comparison signs and the approx mark in math mode."""
+    escaped = latex_escape(text)
+    for plain, math in (("<", "$<$"), (">", "$>$"), ("≈", r"$\approx$"), ("±", r"$\pm$"), ("–", "--")):
+        escaped = escaped.replace(plain, math)
+    return escaped
 
 
 # -------------------------------------------------------------------------------------------- figures
@@ -514,13 +605,24 @@ def markdown_report(
     correction: Correction,
     alpha: float,
     descriptions: Mapping[str, str],
+    noise: Collection[str] = (),
+    notes: Sequence[str] = (),
+    seeds: int = 1,
 ) -> str:
-    """comparison.md: the table, a legend (datasets, test, correction, alpha), the architectures and p-values."""
+    """comparison.md: the table, the flags (inert terms, collapsed rows), a legend (datasets, seeds, test,
+    correction, alpha), the architectures and p-values."""
     datasets = datasets_of(frame)
     lines = [
         "# Comparison of architectures",
         "",
-        to_markdown(frame, sig),
+        to_markdown(frame, sig, noise),
+    ]
+    if notes:
+        lines += ["**Read with care:**", ""] + [f"- ⚠ {note}" for note in notes] + [""]
+    lines += [
+        f"- Each trained row: mean ± standard deviation over {seeds} training seed{'s' if seeds != 1 else ''}; "
+        f"`{SEED_NOISE}` before a change: it is smaller than the seeds' spread (the larger of the two rows' "
+        "std of the average), so it is not a finding.",
         f"- Datasets ({len(datasets)}): {', '.join(datasets)}. `{NDCG_PREFIX.strip()} <dataset>` is NDCG@10 on "
         f"that dataset; `{AVERAGE}` is their unweighted mean; `{CHANGE}` is the relative change of that mean "
         f"against `{baseline}`.",
@@ -561,12 +663,16 @@ def write_report(
     alpha: float = 0.05,
     untrained: Collection[str] = ("base",),
     plot_x: str = "isoscore",
-) -> pd.DataFrame:
+    weights: Mapping[str, Mapping[str, float]] | None = None,
+    seeds: int = 1,
+) -> tuple[pd.DataFrame, list[str]]:
     """Write comparison.md, comparison.csv, comparison.tex and isotropy_vs_ndcg.png into ``out_dir``, and
     eigenvalue_spectra.png when ``spectra`` (document-embedding eigenvalues per architecture) are given.
 
     Everything is computed (and every input checked) before the first file is written, and each file is
-    written atomically. Returns the comparison table.
+    written atomically. ``weights`` (each architecture's lambdas by loss term) enables the inert-term flag;
+    the collapse flag takes each architecture's dimension from its spectrum. Returns the comparison table and
+    the flags written under it.
     """
     out_dir = Path(out_dir)
     frame = build_comparison(architectures, beir, isotropy, train, baseline, untrained=untrained)
@@ -589,14 +695,41 @@ def write_report(
         spectra_figure = eigenvalue_spectra_figure(
             {arch: spectra[arch] for arch in architectures}, "covariance eigenvalues of the document embeddings"
         )
+    from ragcun.diagnostics import diagnostic_notes
+
+    dimensions = {arch: len(spectra[arch]) if spectra is not None else 0 for arch in architectures}
+    notes = diagnostic_notes(list(architectures), train, weights or {}, isotropy, dimensions)
+    noise = within_seed_noise(frame, baseline)
     markdown = markdown_report(
-        frame, sig, baseline=baseline, test=test, correction=correction, alpha=alpha, descriptions=descriptions
+        frame, sig, baseline=baseline, test=test, correction=correction, alpha=alpha, descriptions=descriptions,
+        noise=noise, notes=notes, seeds=seeds,
     )
-    latex = to_latex(frame, sig, note=latex_significance_note(baseline, test, correction, alpha, len(datasets)))
+    latex = to_latex(
+        frame, sig, note=latex_significance_note(baseline, test, correction, alpha, len(datasets)),
+        noise=noise, notes_below=notes,
+    )
     for name, text in (("comparison.md", markdown), ("comparison.csv", to_csv(frame)), ("comparison.tex", latex)):
         with atomic_path(out_dir / name) as staging:
             staging.write_text(text, encoding="utf-8")
     save_figure(figure, out_dir / "isotropy_vs_ndcg.png")
     if spectra_figure is not None:
         save_figure(spectra_figure, out_dir / "eigenvalue_spectra.png")
-    return frame
+    return frame, notes
+
+
+HEADLINE_COLUMNS = {AVERAGE: "ndcg@10", "isoscore": "isoscore", "sigreg": "sigreg"}
+
+
+def headline(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per architecture: mean NDCG@10 over datasets, IsoScore and the SIGReg statistic, each with its seed
+    std — the few numbers a sweep is read by (``metrics/summary.json``), small enough for one screen of
+    ``dvc exp show``."""
+    result: dict[str, dict[str, float]] = {}
+    for arch in frame.index:
+        row: dict[str, float] = {}
+        for column, key in HEADLINE_COLUMNS.items():
+            for source, name in ((column, key), (f"{column}{STD}", f"{key}{STD}")):
+                if source in frame.columns and not pd.isna(frame.at[arch, source]):
+                    row[name] = round(float(frame.at[arch, source]), 6)
+        result[str(arch)] = row
+    return result

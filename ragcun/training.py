@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ragcun.config import ResolvedArchitecture
+from ragcun.diagnostics import LOSS_TERMS
 from ragcun.embedding_store import EmbeddingTable
 from ragcun.errors import TrainingDivergedError
 from ragcun.evaluation import evaluate_results
@@ -53,6 +54,48 @@ class TextSource:
             raise ValueError("a TextSource needs either a cache table or texts and an encoder")
         features = model.encoder.tokenize([self.texts[key] for key in keys])
         return {name: value.to(device) for name, value in features.items()}
+
+
+
+
+def weighted_shares(losses: dict[str, float], weights: LossWeights) -> dict[str, float]:
+    """``share_<term>`` = lambda_term * loss_term / sum over terms of lambda * loss, for every term present.
+
+    A term's share of the total is what shows whether it acts at all: a term at 0.1 % of the total moves
+    nothing, whatever its lambda says. Terms with weight 0 have share 0; losses are non-negative, so the
+    shares sum to 1.
+    """
+    weighted = {name: getattr(weights, name) * losses[name] for name in LOSS_TERMS if name in losses}
+    total = sum(weighted.values())
+    return {f"share_{name}": (value / total if total > 0 else 0.0) for name, value in weighted.items()}
+
+
+CALIBRATION_TEXTS = 4096
+
+
+@torch.no_grad()
+def calibration_features(
+    model: RetrievalModel, examples: Sequence[Example], source: TextSource, device: torch.device,
+    limit: int = CALIBRATION_TEXTS, batch_size: int = 256,
+) -> torch.Tensor:
+    """Base embeddings [n <= limit, in_dim] of the first distinct texts of the training examples (queries,
+    positives and negatives in example order), for ``RetrievalHeads.calibrate``. The encoder, if any, runs
+    in eval mode (no dropout), as at retrieval."""
+    keys: dict[str, None] = {}
+    for example in examples:
+        for key in (example.query, example.positive, *example.negatives):
+            keys.setdefault(key)
+        if len(keys) >= limit:
+            break
+    chosen = list(keys)[:limit]
+    was_training = model.training
+    model.eval()
+    parts = [
+        model.base_embeddings(source.features(model, chosen[i : i + batch_size], device)).float()
+        for i in range(0, len(chosen), batch_size)
+    ]
+    model.train(was_training)
+    return torch.cat(parts)
 
 
 @dataclass
@@ -91,8 +134,9 @@ def parameter_groups(model: RetrievalModel, lr_head: float, lr_base: float, weig
     return [group for group in groups if group["params"]]
 
 
-def run_fingerprint(architecture: ResolvedArchitecture, inputs: Sequence[Path]) -> str:
-    """Identifies one training run (settings and input files), so resumable state is never reused wrongly."""
+def run_fingerprint(architecture: ResolvedArchitecture, inputs: Sequence[Path], seed: int) -> str:
+    """Identifies one training run (settings, training seed and input files), so resumable state is never
+    reused wrongly."""
     digest = hashlib.sha256()
     params = architecture.params
     settings = {
@@ -100,7 +144,7 @@ def run_fingerprint(architecture: ResolvedArchitecture, inputs: Sequence[Path]) 
         "lambdas": architecture.lambdas,
         "train": params.train.model_dump(),
         "model": params.model.model_dump(),
-        "seed": params.seed,
+        "seed": seed,
         "freeze_base": architecture.freeze_base,
         "mode": architecture.mode,
         "isotropy": architecture.isotropy,
@@ -235,6 +279,13 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def _end_live(live: Any) -> None:
+    """End a DVCLive run and drop its summary file: the training log folder then holds plot data only (what
+    dvc.yaml declares as plots); the run's summary is the model folder's training.json."""
+    live.end()
+    (Path(live.dir) / "metrics.json").unlink(missing_ok=True)
+
+
 def _epoch_order(count: int, seed: int, epoch: int) -> list[int]:
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(count, generator=generator).tolist()
@@ -258,6 +309,7 @@ class Trainer:
         *,
         live_dir: Path | None,
         resume_dir: Path | None,
+        seed: int,
     ) -> None:
         self.architecture = architecture
         self.model = model
@@ -268,12 +320,13 @@ class Trainer:
         self.resume = ResumeState(resume_dir) if resume_dir is not None else None
         self.train_config = architecture.params.train
         self.weights = loss_weights(architecture)
+        self.seed = seed
 
     def fit(self) -> TrainingOutcome:
         from accelerate import Accelerator
 
         config = self.train_config
-        seed = self.architecture.params.seed
+        seed = self.seed
         torch.manual_seed(seed)
         np.random.seed(seed % (2**32))
         accelerator = Accelerator(
@@ -282,6 +335,10 @@ class Trainer:
             cpu=not torch.cuda.is_available(),
         )
         model = self.model
+        model.to(accelerator.device)
+        model.heads.calibrate(
+            calibration_features(model, self.examples, self.source, accelerator.device), config.target_std
+        )
         if model.encoder is not None and config.gradient_checkpointing:
             model.encoder.model.gradient_checkpointing_enable()
         optimizer = torch.optim.AdamW(
@@ -328,6 +385,7 @@ class Trainer:
                     values = {name: float(value.detach()) for name, value in losses.items()}
                     for name, value in values.items():
                         sums[name] = sums.get(name, 0.0) + value
+                    values.update(weighted_shares(values, self.weights))
                     self._log_step(live, progress["step"], values, scheduler)
                     bar.set_postfix(loss=f"{values['total']:.4f}")
             steps = max(1, steps_per_epoch)
@@ -335,6 +393,8 @@ class Trainer:
             dev = dev_metrics(core, self.dev, self.source, device)
             record = {"epoch": epoch, "dev_mrr@10": dev["mrr@10"], "dev_ndcg@10": dev["ndcg@10"]}
             record.update({f"loss_{name}": value for name, value in epoch_means.items()})
+            # Shares of the epoch's mean losses: the inert-term check of the report reads the last epoch's.
+            record.update(weighted_shares(epoch_means, self.weights))
             progress["history"].append(record)
             logger.info("%s epoch %d: dev MRR@10 %.4f, loss %.4f", self.architecture.name, epoch,
                         dev["mrr@10"], epoch_means.get("total", float("nan")))
@@ -347,8 +407,7 @@ class Trainer:
             if self.resume is not None and accelerator.is_main_process:
                 self.resume.save(core, optimizer, scheduler, progress, best_state)
         if live is not None:
-            live.make_summary()
-            live.end()
+            _end_live(live)
         history = progress["history"]
         final = history[-1] if history else {}
         metrics = {
@@ -360,7 +419,7 @@ class Trainer:
             "trainable_parameters": float(sum(p.numel() for p in core.parameters() if p.requires_grad)),
             "seconds": round(time.perf_counter() - start_time, 3),
         }
-        metrics.update({key: float(value) for key, value in final.items() if key.startswith("loss_")})
+        metrics.update({key: float(value) for key, value in final.items() if key.startswith(("loss_", "share_"))})
         return TrainingOutcome(metrics=metrics, best_state=best_state, history=history)
 
     def _batch_losses(self, forward: nn.Module, core: RetrievalModel, batch: list[Example],
@@ -372,14 +431,14 @@ class Trainer:
         negative_keys = [key for example in batch for key in example.negatives]
         negatives = source.features(core, negative_keys, device) if negative_keys else None
         # A fresh, seeded set of SIGReg directions every step.
-        generator = torch.Generator(device=device).manual_seed(self.architecture.params.seed * 7919 + step)
+        generator = torch.Generator(device=device).manual_seed(self.seed * 7919 + step)
         with accelerator.autocast():
             outputs = forward(queries, positives, negatives)
             return combine_losses(
                 outputs,
                 self.weights,
                 isotropy_kind=self.architecture.isotropy,
-                temperature=config.temperature,
+                temperature=self.architecture.temperature,
                 score=core.heads.spec.score,
                 target_std=config.target_std,
                 generator=generator,
@@ -407,8 +466,9 @@ class Trainer:
         """The dev metrics of an untrained model, logged once at step 0."""
         from dvclive import Live
 
-        with Live(dir=str(live_dir), report=None, save_dvc_exp=False, dvcyaml=None) as live:
-            Trainer._log_epoch(live, 0, dev)
+        live = Live(dir=str(live_dir), report=None, save_dvc_exp=False, dvcyaml=None)
+        Trainer._log_epoch(live, 0, dev)
+        _end_live(live)
 
     @staticmethod
     def _log_step(live: Any, step: int, values: dict[str, float], scheduler: Any) -> None:

@@ -7,6 +7,11 @@ C denotes the sample covariance of z (centred, unbiased: divided by N - 1), as `
   pair it with ``lambda_reg`` or use another kind.
 - ``identity``: ||C - I||_F / D, the "N(0, I)" formulation; shrinking moves C away from I, so it is not
   rewarded.
+- ``shape``: ||C / sigma^2 - I||_F / sqrt(D) = std(eigenvalues) / mean(eigenvalues) of C, the scale-free form
+  of ``covariance`` (which equals sigma^2 / sqrt(D) times it) and exactly 1 - the notes' isotropy score
+  1 - std(lambda)/mean(lambda) of the batch: the loss moves the measure it is named after. It ignores
+  scale entirely (pair it with ``lambda_reg``), and being O(1) it acts at lambdas of order 1, where the
+  1/D-normalised ``covariance`` and ``identity`` need lambdas of order D to matter.
 - ``sigreg``: LeJEPA's sketched isotropic Gaussian regularisation (Balestriero & LeCun, 2025), defined
   exactly as follows. Draw M directions a_m uniformly on the unit sphere (normalised standard normal
   vectors, from a seeded torch.Generator). For each projection x_j = <z_j, a_m>, j = 1..N, the Epps-Pulley
@@ -34,7 +39,7 @@ from torch import Tensor
 
 from ragcun.errors import ConfigError
 
-IsotropyKind = Literal["covariance", "identity", "sigreg"]
+IsotropyKind = Literal["covariance", "identity", "shape", "sigreg"]
 ISOTROPY_KINDS: tuple[str, ...] = get_args(IsotropyKind)
 
 DEFAULT_SIGREG_DIRECTIONS = 256
@@ -80,6 +85,16 @@ def identity_isotropy(z: Tensor) -> Tensor:
         c = covariance(x)
         dim = c.shape[0]
         return torch.linalg.matrix_norm(c - torch.eye(dim, dtype=c.dtype, device=c.device)) / dim
+
+
+def shape_isotropy(z: Tensor) -> Tensor:
+    """||C / sigma^2 - I||_F / sqrt(D) with sigma^2 = trace(C) / D: std over mean of C's eigenvalues."""
+    with full_precision(z) as x:
+        c = covariance(x)
+        dim = c.shape[0]
+        sigma2 = torch.diagonal(c).mean()
+        eye = torch.eye(dim, dtype=c.dtype, device=c.device)
+        return torch.linalg.matrix_norm(c / sigma2 - eye) / dim**0.5
 
 
 def _check_sigreg_settings(num_directions: int, num_knots: int, t_max: float) -> None:
@@ -189,6 +204,8 @@ def isotropy_loss(
         return covariance_isotropy(z)
     if kind == "identity":
         return identity_isotropy(z)
+    if kind == "shape":
+        return shape_isotropy(z)
     if generator is None:
         raise ConfigError("isotropy kind 'sigreg' needs a torch.Generator for its random directions")
     return sigreg(z, num_directions=num_directions, generator=generator)

@@ -38,9 +38,10 @@ def uses_encoder(architecture: ResolvedArchitecture) -> bool:
     return architecture.spec.trained and not architecture.freeze_base
 
 
-def load_trained(params: Params, name: str) -> RetrievalModel:
+def load_trained(params: Params, name: str, seed: int) -> RetrievalModel:
+    """The checkpoint of architecture ``name`` trained with ``seed``, in eval mode."""
     architecture = params.architecture(name)
-    folder = paths.checkpoint(name)
+    folder = paths.checkpoint(name, seed)
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"architecture {name!r} has no checkpoint yet at {folder}: run `dvc repro train@{name}`")
     found = read_checkpoint_config(folder)

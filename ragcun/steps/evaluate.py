@@ -41,35 +41,50 @@ def encode_side(
     return ids, np.concatenate(parts)
 
 
+METRIC_KEYS = ("ndcg@10", "map@100", "recall@100", "mrr@10")
+
+
 def run(params: Params, name: str) -> None:
+    """Evaluate every training seed's model on every dataset: metrics as mean, std and per-seed values,
+    per-query NDCG@10 averaged over seeds (what the report's paired test uses), and a sample of each seed's
+    embeddings for isotropy@ARCH."""
     from ragcun.evaluation import evaluate_results, results_from_search
     from ragcun.isotropy import sample_vectors
     from ragcun.devices import select_device
     from ragcun.search import exact_search
+    from ragcun.seeds import aggregate, seed_label
 
     select_device()
-    model = load_trained(params, name)
+    architecture = params.architecture(name)
     config = params.evaluate
-    metrics: dict[str, dict[str, float]] = {}
+    seeds = architecture.seeds
+    models = {seed: load_trained(params, name, seed) for seed in seeds}
+    metrics: dict[str, dict] = {}
     per_query: dict[str, dict[str, float]] = {}
     samples: dict[str, np.ndarray] = {}
     for dataset_name in config.datasets:
         dataset: BeirDataset = load_dataset(paths.beir_folder(dataset_name), "test", dataset_name)
         corpus_texts = {doc_id: document_text(doc) for doc_id, doc in dataset.corpus.items()}
-        query_ids, query_vectors = encode_side(model, params, dataset.queries, paths.eval_embeddings(dataset_name, "queries"), "queries")
-        doc_ids, doc_vectors = encode_side(model, params, corpus_texts, paths.eval_embeddings(dataset_name, "corpus"), "corpus")
-        # One extra hit per query, so dropping a document whose id equals the query id (BEIR's rule) still
-        # leaves top_k results.
-        indices, scores = exact_search(
-            query_vectors, doc_vectors, k=config.top_k + 1, score=model.heads.spec.score, chunk_size=config.chunk_size
-        )
-        results = results_from_search(query_ids, doc_ids, indices, scores, top_k=config.top_k)
-        values, per_query_ndcg = evaluate_results(dataset.qrels, results, dataset=dataset_name)
-        metrics[dataset_name] = {key: values[key] for key in ("ndcg@10", "map@100", "recall@100", "mrr@10")}
-        per_query[dataset_name] = per_query_ndcg
-        seed = params.isotropy.seed
-        samples[f"{dataset_name}/corpus"] = sample_vectors(doc_vectors, params.isotropy.max_vectors, seed)
-        samples[f"{dataset_name}/queries"] = sample_vectors(query_vectors, params.isotropy.max_vectors, seed)
+        per_seed: dict[int, dict[str, float]] = {}
+        query_sums: dict[str, float] = {}
+        for seed, model in models.items():
+            query_ids, query_vectors = encode_side(model, params, dataset.queries, paths.eval_embeddings(dataset_name, "queries"), "queries")
+            doc_ids, doc_vectors = encode_side(model, params, corpus_texts, paths.eval_embeddings(dataset_name, "corpus"), "corpus")
+            # One extra hit per query, so dropping a document whose id equals the query id (BEIR's rule) still
+            # leaves top_k results.
+            indices, scores = exact_search(
+                query_vectors, doc_vectors, k=config.top_k + 1, score=model.heads.spec.score, chunk_size=config.chunk_size
+            )
+            results = results_from_search(query_ids, doc_ids, indices, scores, top_k=config.top_k)
+            values, per_query_ndcg = evaluate_results(dataset.qrels, results, dataset=dataset_name)
+            per_seed[seed] = {key: values[key] for key in METRIC_KEYS}
+            for query_id, value in per_query_ndcg.items():
+                query_sums[query_id] = query_sums.get(query_id, 0.0) + value
+            sample_seed = params.isotropy.seed
+            samples[f"{seed_label(seed)}/{dataset_name}/corpus"] = sample_vectors(doc_vectors, params.isotropy.max_vectors, sample_seed)
+            samples[f"{seed_label(seed)}/{dataset_name}/queries"] = sample_vectors(query_vectors, params.isotropy.max_vectors, sample_seed)
+        metrics[dataset_name] = aggregate(per_seed)
+        per_query[dataset_name] = {query_id: total / len(models) for query_id, total in query_sums.items()}
     from safetensors.numpy import save_file
 
     with atomic_path(paths.evaluation_outputs(name)) as staging:
@@ -79,4 +94,4 @@ def run(params: Params, name: str) -> None:
     write_json(paths.beir_metrics(name), metrics)
     # The training summary lives in the (DVC-cached) model folder so that train@ARCH keeps DVC's run-cache;
     # its git-tracked copy for `dvc metrics diff` is published here.
-    write_json(paths.train_metrics(name), read_json(paths.checkpoint(name) / TRAINING_SUMMARY))
+    write_json(paths.train_metrics(name), read_json(paths.model_folder(name) / TRAINING_SUMMARY))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from ragcun import paths
 from ragcun.config import Params
 from ragcun.errors import DataError
-from ragcun.io import read_json
+from ragcun.io import read_json, write_json
+
+logger = logging.getLogger(__name__)
 
 
 def run(params: Params) -> None:
     from ragcun.isotropy import read_spectra
-    from ragcun.report import write_report
+    from ragcun.report import headline, write_report
 
     names = list(params.architectures)
     beir, per_query, isotropy, train = {}, {}, {}, {}
@@ -21,8 +25,14 @@ def run(params: Params) -> None:
             store[name] = read_json(path)
         per_query[name] = read_json(paths.evaluation_outputs(name) / "per_query_ndcg@10.json")
     spectra = {name: read_spectra(paths.eigenvalue_spectra(name), require=("documents",))["documents"] for name in names}
-    write_report(
+    weights = {
+        name: {key.removeprefix("lambda_"): value for key, value in params.architecture(name).lambdas.items()}
+        for name in names
+    }
+    frame, notes = write_report(
         paths.REPORTS,
+        weights=weights,
+        seeds=len(params.train.seeds),
         beir=beir,
         per_query=per_query,
         isotropy=isotropy,
@@ -35,3 +45,7 @@ def run(params: Params) -> None:
         correction=params.report.correction,
         alpha=params.report.alpha,
     )
+    write_json(paths.SUMMARY_METRICS, headline(frame))
+    # The same flags as under the table, on the console of `dvc repro`.
+    for note in notes:
+        logger.warning("%s", note)

@@ -19,6 +19,7 @@ from ragcun.losses.isotropy import (
     isotropy_loss,
     random_directions,
     sigreg,
+    shape_isotropy,
     sigreg_statistic,
 )
 
@@ -192,12 +193,13 @@ def test_dispatcher_routes_each_kind():
     assert isotropy_loss("identity", z).item() == identity_isotropy(z).item()
     via = isotropy_loss("sigreg", z, generator=_gen(2), num_directions=5).item()
     assert via == sigreg(z, num_directions=5, generator=_gen(2)).item()
-    assert set(ISOTROPY_KINDS) == {"covariance", "identity", "sigreg"}
+    assert isotropy_loss("shape", z).item() == shape_isotropy(z).item()
+    assert set(ISOTROPY_KINDS) == {"covariance", "identity", "shape", "sigreg"}
 
 
 def test_dispatcher_errors_are_explicit():
     z = _correlated()
-    with pytest.raises(ConfigError, match="covariance, identity, sigreg"):
+    with pytest.raises(ConfigError, match="covariance, identity, shape, sigreg"):
         isotropy_loss("whitening", z)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="Generator"):
         isotropy_loss("sigreg", z)
@@ -205,3 +207,48 @@ def test_dispatcher_errors_are_explicit():
         isotropy_loss("identity", z[:1])
     with pytest.raises(ConfigError, match="sigreg_directions"):
         sigreg(z, num_directions=0, generator=_gen())
+
+
+# --- shape ------------------------------------------------------------------------------------------------
+
+
+def test_shape_is_std_over_mean_of_the_covariance_eigenvalues():
+    z = _correlated(n=200)
+    eigenvalues = np.linalg.eigvalsh(np.cov(z.numpy(), rowvar=False))
+    expected = eigenvalues.std() / eigenvalues.mean()  # population std over the D eigenvalues
+    assert shape_isotropy(z).item() == pytest.approx(expected, rel=1e-9)
+
+
+def test_shape_is_one_minus_the_notes_isotropy_score():
+    from ragcun.isotropy import eigen_score, eigenvalue_spectrum
+
+    z = _correlated(n=300)
+    assert shape_isotropy(z).item() == pytest.approx(1.0 - eigen_score(eigenvalue_spectrum(z.numpy())), rel=1e-9)
+
+
+def test_shape_ignores_scale_and_location_unlike_covariance():
+    z = _correlated(n=120)
+    assert shape_isotropy(0.01 * z + 5.0).item() == pytest.approx(shape_isotropy(z).item(), rel=1e-9)
+    assert covariance_isotropy(0.01 * z).item() == pytest.approx(1e-4 * covariance_isotropy(z).item(), rel=1e-9)
+
+
+def test_shape_floor_of_a_rank_deficient_batch():
+    """N rows in D > N dimensions leave D - N + 1 zero eigenvalues: the loss cannot go below
+    sqrt(D / (N - 1) - 1) even for an ideal Gaussian batch (what the README says of 64 queries in 384-d)."""
+    n, d = 64, 384
+    value = shape_isotropy(_gaussian(n, d, seed=3)).item()
+    floor = math.sqrt(d / (n - 1) - 1)
+    assert value >= floor - 1e-9
+    assert value < floor * 1.3
+
+
+def test_shape_gradient_descent_flattens_the_spectrum():
+    z = _correlated(n=400).clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([z], lr=5.0)
+    start = shape_isotropy(z).item()
+    for _ in range(200):
+        optimizer.zero_grad()
+        loss = shape_isotropy(z)
+        loss.backward()
+        optimizer.step()
+    assert shape_isotropy(z).item() < 0.2 * start
