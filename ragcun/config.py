@@ -303,8 +303,9 @@ class ResolvedArchitecture:
 
     @property
     def seeds(self) -> list[int]:
-        """The training seeds; the untrained base model has one (nothing random happens to it)."""
-        return list(self.params.train.seeds) if self.spec.trained else [self.params.train.seeds[0]]
+        """The training seeds; the untrained base model has the single label 0 whatever train.seeds says:
+        nothing random happens to it, so a change of seeds must not rerun it."""
+        return list(self.params.train.seeds) if self.spec.trained else [0]
 
 
 def _suggest(name: str, valid: Any) -> str:
@@ -420,5 +421,5 @@ def training_view(params: Params, name: str) -> dict[str, Any]:
             train.pop("masking")
         view["train"] = train
     else:
-        view["train"] = {"dev_queries": params.train.dev_queries, "seeds": architecture.seeds}
+        view["train"] = {"dev_queries": params.train.dev_queries}
     return view

@@ -111,7 +111,8 @@ def build_tiny_project(root: Path, model_dir: Path, **overrides: object) -> Path
         "architectures": repository_params["architectures"],
         "model": {"base": str(model_dir)},
         "embed": {"batch_size": 16},
-        "train": {"epochs": 2, "batch_size": 8, "dev_queries": 10, "sigreg_directions": 16},
+        # One training seed keeps the suite fast; the tests of seeds set several.
+        "train": {"epochs": 2, "batch_size": 8, "dev_queries": 10, "sigreg_directions": 16, "seeds": [0]},
         "evaluate": {"datasets": ["tiny-eval"], "batch_size": 16, "chunk_size": 10},
         "isotropy": {"max_vectors": 50, "sigreg_directions": 16},
     }

@@ -34,7 +34,7 @@ def test_the_committed_params_are_valid_and_name_every_seed_architecture():
         ({"lamda_isotropy": 1.0}, "did you mean 'lambda_isotropy'?"),
         ({"train": {"batch_size": 0}}, "params.yaml: train.batch_size: must be ≥ 2, got 0"),
         ({"lambda_isotropy": -1}, "params.yaml: lambda_isotropy: must be ≥ 0"),
-        ({"train": {"isotropy": "whitening"}}, "train.isotropy: 'whitening' is not allowed; input should be 'covariance', 'identity' or 'sigreg'"),
+        ({"train": {"isotropy": "whitening"}}, "train.isotropy: 'whitening' is not allowed; input should be 'covariance', 'identity', 'shape' or 'sigreg'"),
         ({"architectures": {"x": {"score": "manhattan"}}, "report": {"baseline": "x"}}, "architectures.x.score: 'manhattan' is not allowed"),
         ({"evaluate": {"datasets": ["scifct"]}}, "evaluate.datasets: unknown dataset 'scifct' (did you mean 'scifact'?)"),
         ({"report": {"baseline": "basline"}}, "report.baseline names unknown architecture 'basline' (did you mean 'baseline'?)"),

@@ -34,7 +34,7 @@ def small_params(model_dir: Path) -> dict:
                                 "eval_documents": 150, "eval_queries": 20}
     params["mining"].update({"top_k": 20, "rank_max": 15, "dev_candidates": 20, "n_jobs": 1})
     params["model"]["base"] = str(model_dir)
-    params["train"].update({"epochs": 1, "batch_size": 16, "dev_queries": 20, "sigreg_directions": 16})
+    params["train"].update({"epochs": 1, "batch_size": 16, "dev_queries": 20, "sigreg_directions": 16, "seeds": [0]})
     params["isotropy"].update({"max_vectors": 100, "sigreg_directions": 16})
     params["architectures"] = {name: params["architectures"][name] for name in ("base", "baseline", "isotropic")}
     return params
@@ -75,7 +75,12 @@ def test_repro_runs_every_stage_and_writes_the_metrics_and_report(project, repro
     ran = stages_run(reproduced.stdout)
     assert {"configure", "download", "mine", "embed", "train@isotropic", "evaluate@base", "report"} <= ran
     beir = json.loads((project / "metrics/beir/isotropic.json").read_text())
-    assert set(beir["sample-eval"]) == {"ndcg@10", "map@100", "recall@100", "mrr@10"}
+    metrics = {"ndcg@10", "map@100", "recall@100", "mrr@10"}
+    assert set(beir["sample-eval"]) == metrics | {f"{key}_std" for key in metrics} | {"seeds"}
+    assert set(beir["sample-eval"]["seeds"]["0"]) == metrics
+    summary = json.loads((project / "metrics/summary.json").read_text())
+    assert set(summary) == {"base", "baseline", "isotropic"}
+    assert {"ndcg@10", "ndcg@10_std", "isoscore", "sigreg"} <= set(summary["isotropic"])
     assert (project / "reports/comparison.tex").read_text().count("\\toprule") == 1
     assert (project / "reports/spectra/isotropic.tsv").read_text().startswith("rank\tdocuments\tqueries\n1\t")
     assert (project / "reports/eigenvalue_spectra.png").stat().st_size > 0
@@ -86,7 +91,7 @@ def test_dvc_plots_knows_the_curves_spectra_and_figures(project, reproduced):
     shown = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)
     names = " ".join(shown["data"])
     for expected in ("reports/spectra/isotropic.tsv", "reports/eigenvalue_spectra.png", "reports/isotropy_vs_ndcg.png",
-                     "reports/training/isotropic/plots/metrics"):
+                     "reports/training/isotropic/seed-0/plots/metrics"):
         assert expected in names, f"{expected} missing from `dvc plots show`: {sorted(shown['data'])}"
 
 
@@ -123,3 +128,17 @@ def test_bad_set_values_fail_with_the_validation_message_and_leave_the_workspace
         assert "Traceback" not in result.stdout + result.stderr
         assert (project / "params.yaml").read_text() == before
         assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+
+
+def test_a_training_seed_change_reruns_training_only(project, reproduced):
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q"], project, check=False)
+    result = run(["dvc", "exp", "run", "-S", "train.seeds=[0,1]"], project)
+    ran = stages_run(result.stdout)
+    assert {"train@isotropic", "train@baseline", "evaluate@isotropic", "isotropy@isotropic", "report"} <= ran
+    assert not ran & {"download", "mine", "embed", "train@base", "evaluate@base"}
+    beir = json.loads((project / "metrics/beir/isotropic.json").read_text())["sample-eval"]
+    assert sorted(beir["seeds"]) == ["0", "1"]
+    per_seed = [beir["seeds"][seed]["ndcg@10"] for seed in ("0", "1")]
+    assert beir["ndcg@10"] == pytest.approx(sum(per_seed) / 2)
+    assert "± " in (project / "reports/comparison.md").read_text()

@@ -282,7 +282,7 @@ def test_all_zero_weights_and_bad_weights_are_config_errors():
         LossWeights(contrastive=1.0, isotropy=-1.0, predictive=0.0, reg=0.0, residual=0.0)
     with pytest.raises(ConfigError, match="lambda_reg"):
         LossWeights(contrastive=1.0, isotropy=1.0, predictive=0.0, reg=math.nan, residual=0.0)
-    with pytest.raises(ConfigError, match="covariance, identity, sigreg"):
+    with pytest.raises(ConfigError, match="covariance, identity, shape, sigreg"):
         _combine(out, kind="pca")
 
 
@@ -291,3 +291,74 @@ def test_accuracy_is_one_when_every_query_equals_its_positive():
     x = _inputs()[0]
     losses = _combine(heads(x, x.clone(), None))
     assert losses["accuracy_at_1"].item() == 1.0
+
+
+# --- calibration: heads start at the target scale -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundled_features(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bundled all-MiniLM-L6-v2's embeddings of the sample's training passages and of its zero-shot
+    evaluation documents (another domain)."""
+    from ragcun.data.beir_layout import document_text, load_corpus
+    from ragcun.data.sample import generate_sample
+    from ragcun.encoder import BaseEncoder
+
+    root = tmp_path_factory.mktemp("sample")
+    generate_sample(root / "train", root / "beir", train_passages=300, train_queries=20, dev_queries=10,
+                    eval_documents=300, eval_queries=10)
+    encoder = BaseEncoder.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+    features = []
+    for folder, split in ((root / "train", "train"), (root / "beir" / "sample-eval", "sample-eval")):
+        texts = [document_text(doc) for doc in load_corpus(folder, split).values()]
+        features.append(torch.from_numpy(encoder.encode(texts, batch_size=64, progress=False)))
+    return features[0], features[1]
+
+
+def _mean_std(x: torch.Tensor) -> float:
+    return float(x.detach().std(dim=0).mean())
+
+
+@pytest.mark.parametrize("target_std", [1.0, 3.0])
+def test_a_calibrated_head_starts_at_target_std_on_the_bundled_models_features(bundled_features, target_std):
+    train_features, other_domain = bundled_features
+    torch.manual_seed(0)
+    head = ProjectionHead(train_features.shape[1], 384, dropout=0.1).eval()
+    before = _mean_std(head(other_domain))
+    assert before < 0.05 * target_std, "uncalibrated, the head's outputs are far below the target (std ~0.01)"
+    head.calibrate(train_features, target_std)
+    assert _mean_std(head(train_features)) == pytest.approx(target_std, rel=1e-4)
+    # On texts it was not calibrated on, from another domain, still within 20 %.
+    assert _mean_std(head(other_domain)) == pytest.approx(target_std, rel=0.2)
+
+
+def test_calibration_centres_and_scales_the_inputs_with_one_scalar():
+    torch.manual_seed(0)
+    features = 0.05 * torch.randn(500, IN) @ torch.diag(torch.arange(1.0, IN + 1)) + 3.0
+    head = ProjectionHead(IN, OUT, dropout=0.0)
+    head.calibrate(features, 1.0)
+    standardised = (features - head.input_mean) * head.input_scale
+    assert standardised.mean(0).abs().max() < 1e-5
+    assert float(standardised.square().mean()) == pytest.approx(1.0, rel=1e-4)
+    # One scale for all dimensions: the input spectrum's shape is kept (no free whitening).
+    stds = standardised.std(0)
+    assert float(stds[-1] / stds[0]) == pytest.approx(float(features.std(0)[-1] / features.std(0)[0]), rel=1e-5)
+    assert {"input_mean", "input_scale", "output_gain"} <= set(head.state_dict()), "saved with the checkpoint"
+
+
+def test_retrieval_heads_calibrate_every_head_and_restart_the_ema_target_from_the_online_head():
+    torch.manual_seed(0)
+    features = 0.05 * torch.randn(200, IN)
+    for name in ("asymmetric_dual", "lejepa_ema"):
+        heads = _heads(name)
+        heads.calibrate(features, 2.0)
+        heads.eval()
+        assert _mean_std(heads.encode_queries(features)) == pytest.approx(2.0, rel=1e-4)
+        assert _mean_std(heads.encode_documents(features)) == pytest.approx(2.0, rel=1e-4)
+    ema = _heads("lejepa_ema")
+    ema.calibrate(features, 2.0)
+    online, target = ema.query_head.state_dict(), ema.target_head.state_dict()
+    assert all(torch.equal(online[key], target[key]) for key in online)
+    base = _heads("base")
+    base.calibrate(features, 2.0)  # the raw model has nothing to calibrate
+    assert torch.equal(base.encode_queries(features), features)

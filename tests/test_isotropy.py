@@ -156,12 +156,15 @@ def test_measure_isotropy_returns_every_measure_as_float(gaussian):
     stretched[:, 0] *= 10.0
     ideal = measure_isotropy(gaussian[:3000].astype(np.float32), seed=0, sigreg_directions=64)
     assert set(ideal) == {"eigen_score", "eigen_ratio", "partition_isotropy", "mean_cosine", "isoscore",
-                          "effective_rank", "sigreg"}
+                          "effective_rank", "sigreg", "sigreg_uncentred"}
     assert all(type(value) is float and np.isfinite(value) for value in ideal.values())
     assert ideal["isoscore"] == pytest.approx(isoscore(eigenvalue_spectrum(gaussian[:3000])), rel=1e-5)
     far = measure_isotropy(stretched, seed=0, sigreg_directions=64)
     assert far["sigreg"] > 100 * ideal["sigreg"]
     assert measure_isotropy(stretched, seed=0, sigreg_directions=64) == far  # deterministic for a seed
+    shifted = measure_isotropy(gaussian[:3000] + 0.5, seed=0, sigreg_directions=64)
+    assert shifted["sigreg"] == pytest.approx(ideal["sigreg"], rel=1e-3), "centred: location does not count"
+    assert shifted["sigreg_uncentred"] > 10 * ideal["sigreg_uncentred"], "uncentred: it does"
 
 
 def test_sample_vectors():

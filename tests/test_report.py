@@ -193,9 +193,13 @@ def test_comparison_table_rows_columns_and_values(inputs) -> None:
     frame = _frame(inputs)
     assert list(frame.index) == ARCHS
     dataset_columns = [f"ndcg@10 {d}" for d in DATASETS]
-    assert list(frame.columns) == dataset_columns + [
+    assert report.value_columns(frame) == dataset_columns + [
         report.AVERAGE, report.CHANGE, *report.ISOTROPY_KEYS, report.PARAMETERS, report.SECONDS
     ]
+    # Every mean column that varies with the training seed has its std twin (NaN: these inputs carry none).
+    assert {c for c in frame.columns if c.endswith(report.STD)} == {
+        f"{c}{report.STD}" for c in [*dataset_columns, report.AVERAGE, *report.ISOTROPY_KEYS]
+    }
     beir = inputs["beir"]
     for arch in ARCHS:
         ndcg = [beir[arch][d]["ndcg@10"] for d in DATASETS]
@@ -251,12 +255,12 @@ def test_markdown_bolds_the_best_and_marks_significance(inputs) -> None:
     frame = _frame(inputs)
     sig = report.significance(inputs["per_query"], "baseline")
     header, rows = _markdown_rows(report.to_markdown(frame, sig))
-    assert header == ["architecture", *frame.columns]
+    assert header == ["architecture", *report.value_columns(frame)]
     assert [row[0] for row in rows] == ARCHS
-    for j, column in enumerate(frame.columns, start=1):
+    for j, column in enumerate(report.value_columns(frame), start=1):
         bold = {row[0] for row in rows if row[j].startswith("**")}
         values = frame[column]
-        if column in (report.PARAMETERS, report.SECONDS):
+        if column in (report.PARAMETERS, report.SECONDS) or values.isna().all():
             assert bold == set()
         elif column == "mean_cosine":
             assert bold == {values.abs().idxmin()} == {"baseline"}
@@ -266,7 +270,7 @@ def test_markdown_bolds_the_best_and_marks_significance(inputs) -> None:
         dataset = column.removeprefix("ndcg@10 ")
         expected = {a for a in sig if column.startswith("ndcg@10 ") and sig[a][dataset][1]}
         assert daggers == expected
-    assert rows[1][frame.columns.get_loc("effective_rank") + 1] == report.MISSING
+    assert rows[1][report.value_columns(frame).index("effective_rank") + 1] == report.MISSING
 
 
 # ----------------------------------------------------------------------------------------------- latex
@@ -290,7 +294,8 @@ def test_latex_structure(inputs) -> None:
     assert fragment.count("{") == fragment.count("}")
     lines = fragment.splitlines()
     assert lines[0] == "% Caption note: a note"
-    assert lines[1] == r"\begin{tabular}{l" + "r" * frame.shape[1] + "}" and lines[-1] == r"\end{tabular}"
+    shown = len(report.value_columns(frame))
+    assert lines[1] == r"\begin{tabular}{l" + "r" * shown + "}" and lines[-1] == r"\end{tabular}"
     order = [lines.index(rule) for rule in (r"\toprule", r"\midrule", r"\bottomrule")]
     assert order == sorted(order) and all(fragment.count(rule) == 1 for rule in (r"\toprule", r"\midrule"))
     for line in lines[order[0] + 1 : order[2]]:
@@ -298,7 +303,7 @@ def test_latex_structure(inputs) -> None:
             continue
         cells = line.removesuffix(r" \\").split(" & ")
         spans = sum(int(m) - 1 for m in re.findall(r"\\multicolumn\{(\d+)\}", line))
-        assert len(cells) + spans == frame.shape[1] + 1, line
+        assert len(cells) + spans == shown + 1, line
     # Names are escaped: no bare underscore or percent outside math mode.
     text = "\n".join(lines[1:])
     assert r"iso\_pred" in text and r"set\_50\%" in text
@@ -311,11 +316,11 @@ def test_latex_bold_and_daggers_match_hand_computation(inputs) -> None:
     rows = _latex_body(report.to_latex(frame, sig))
     assert [row[0] for row in rows] == ["base", "baseline", r"iso\_pred"]
     hand = {arch: _hand_holm_two(_hand_p_values(inputs["per_query"], arch, "ttest")) for arch in ("base", "iso_pred")}
-    for j, column in enumerate(frame.columns, start=1):
+    for j, column in enumerate(report.value_columns(frame), start=1):
         cells = {arch: row[j] for arch, row in zip(ARCHS, rows)}
         bold = {arch for arch, cell in cells.items() if r"\textbf{" in cell}
         shown = {arch: _strip_markup(cell) for arch, cell in cells.items()}
-        if column in (report.PARAMETERS, report.SECONDS):
+        if column in (report.PARAMETERS, report.SECONDS) or frame[column].isna().all():
             assert bold == set()
         elif column == "mean_cosine":
             assert bold == {"baseline"}
@@ -357,7 +362,7 @@ def test_latex_fragment_compiles_inside_a_document(inputs, tmp_path) -> None:
 
 def test_write_report_writes_every_output(inputs, tmp_path) -> None:
     spectra = {arch: np.linspace(2.0, 0.1, 8) for arch in inputs["architectures"]}
-    frame = report.write_report(
+    frame, notes = report.write_report(
         tmp_path / "reports", test="wilcoxon", correction="bonferroni", alpha=0.01, spectra=spectra, **inputs
     )
     out = tmp_path / "reports"
@@ -425,3 +430,58 @@ def test_eigenvalue_spectra_share_one_log_axis_sorted_by_rank() -> None:
         figures.eigenvalue_spectra_figure({"bad": np.ones((2, 2))}, "spectra")
     with pytest.raises(DataError, match="bad: every eigenvalue is zero"):
         figures.eigenvalue_spectra_figure({"bad": np.zeros(3)}, "spectra")
+
+
+# ------------------------------------------------------------------------------------------------ seeds
+
+
+def _seeded_beir(means: dict[str, list[float]]) -> dict:
+    from ragcun.seeds import aggregate
+
+    return {
+        arch: {dataset: aggregate({s: {"ndcg@10": v, "map@100": 0.1, "recall@100": 0.2} for s, v in enumerate(values)})
+               for dataset in DATASETS}
+        for arch, values in means.items()
+    }
+
+
+def test_seed_spread_is_shown_and_small_differences_are_marked() -> None:
+    # baseline 0.50 ± 0.02; iso_pred +0.01 (within the spread: marked); base is untrained (no ±, never marked).
+    beir = _seeded_beir({"base": [0.30], "baseline": [0.48, 0.50, 0.52], "iso_pred": [0.50, 0.51, 0.52]})
+    frame = report.build_comparison(ARCHS, beir, ISOTROPY, TRAIN, "baseline")
+    assert frame.at["baseline", f"{report.AVERAGE}{report.STD}"] == pytest.approx(0.02)
+    noise = report.within_seed_noise(frame, "baseline")
+    assert noise == {"iso_pred"}
+    header, rows = _markdown_rows(report.to_markdown(frame, None, noise))
+    cells = {row[0]: dict(zip(header[1:], row[1:])) for row in rows}
+    assert cells["baseline"]["ndcg@10 scifact"] == "0.5000 ± 0.0200"
+    assert cells["base"]["ndcg@10 scifact"] == "0.3000"
+    assert cells["iso_pred"][report.CHANGE].startswith(report.SEED_NOISE)
+    assert not cells["base"][report.CHANGE].startswith(report.SEED_NOISE)
+    tex = report.to_latex(frame, None, noise=noise)
+    assert r"$\pm$0.0200" in tex and r"$\approx$" in tex
+    # A difference larger than both spreads is not marked.
+    far = report.build_comparison(
+        ARCHS, _seeded_beir({"base": [0.3], "baseline": [0.48, 0.50, 0.52], "iso_pred": [0.60, 0.61, 0.62]}),
+        ISOTROPY, TRAIN, "baseline")
+    assert report.within_seed_noise(far, "baseline") == set()
+
+
+def test_write_report_puts_the_flags_under_both_tables(inputs, tmp_path) -> None:
+    train = {**TRAIN, "iso_pred": {**TRAIN["iso_pred"], "share_contrastive": 0.9995, "share_isotropy": 0.0005}}
+    isotropy = {**ISOTROPY, "baseline": {**ISOTROPY["baseline"], "mean_cosine": 0.87, "effective_rank": 110.0}}
+    weights = {arch: {"contrastive": 1.0, "isotropy": 1.5} for arch in ARCHS}
+    spectra = {arch: np.linspace(2.0, 0.1, 384) for arch in ARCHS}
+    frame, notes = report.write_report(tmp_path, spectra=spectra, weights=weights, seeds=3,
+                                       **{**inputs, "train": train, "isotropy": isotropy})
+    assert notes == [
+        "baseline: collapsed (mean pairwise cosine 0.87 > 0.5).",
+        "iso_pred: inert loss term(s) isotropy (0.05% of the loss) over the last epoch (< 1%).",
+    ]
+    markdown = (tmp_path / "comparison.md").read_text(encoding="utf-8")
+    assert all(note in markdown for note in notes) and "over 3 training seeds" in markdown
+    tex = (tmp_path / "comparison.tex").read_text(encoding="utf-8")
+    assert r"iso\_pred: inert loss term(s) isotropy (0.05\% of the loss) over the last epoch ($<$ 1\%)." in tex
+    summary = report.headline(frame)
+    assert set(summary) == set(ARCHS)
+    assert summary["iso_pred"]["isoscore"] == 0.4 and "ndcg@10" in summary["iso_pred"]

@@ -44,11 +44,19 @@ def train(name: str) -> dict:
     params = load_params()
     run_configure(params)
     run_train(load_params(paths.architecture_config(name)), name)
-    return json.loads((paths.checkpoint(name) / "training.json").read_text())
+    return json.loads((paths.model_folder(name) / "training.json").read_text())
 
 
-def weights(name: str) -> dict[str, torch.Tensor]:
-    return load_file(str(paths.checkpoint(name) / "model.safetensors"))
+def weights(name: str, seed: int = 0) -> dict[str, torch.Tensor]:
+    return load_file(str(paths.checkpoint(name, seed) / "model.safetensors"))
+
+
+def without_timings(summary: dict) -> dict:
+    return {
+        key: without_timings(value) if isinstance(value, dict) else value
+        for key, value in summary.items()
+        if not key.startswith("seconds")
+    }
 
 
 def test_frozen_base_training_reads_the_cache_and_never_runs_the_encoder(tiny_project, encoder_calls):
@@ -69,7 +77,7 @@ def test_every_architecture_trains_and_selects_its_best_epoch_by_dev_mrr(tiny_pr
         assert metrics["trainable_parameters"] > 0
         assert 1 <= metrics["best_epoch"] <= 2
         assert metrics["best_dev_mrr@10"] >= metrics["final_dev_mrr@10"] - 1e-12
-        model = load_trained(load_params(), name)
+        model = load_trained(load_params(), name, 0)
         queries = model.encode_queries(torch.randn(3, 16))
         documents = model.encode_documents(torch.randn(5, 16))
         assert queries.shape == (3, 16) and documents.shape == (5, 16)
@@ -92,8 +100,7 @@ def test_training_is_deterministic_on_cpu(tiny_project):
     first_weights = weights("lejepa_ema")
     second = train("lejepa_ema")
     second_weights = weights("lejepa_ema")
-    first.pop("seconds"), second.pop("seconds")
-    assert first == second
+    assert without_timings(first) == without_timings(second)
     assert all(torch.equal(first_weights[key], second_weights[key]) for key in first_weights)
 
 
@@ -104,7 +111,7 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_where_an_uninterrupt
     run_embed(load_params())
     reference = train("isotropic")
     reference_weights = weights("isotropic")
-    paths.checkpoint("isotropic").rename("reference-model")
+    paths.model_folder("isotropic").rename("reference-model")
 
     original = training.dev_metrics
     epochs_seen: list[int] = []
@@ -118,7 +125,7 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_where_an_uninterrupt
     monkeypatch.setattr(training, "dev_metrics", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
         train("isotropic")
-    assert not paths.checkpoint("isotropic").exists()
+    assert not paths.model_folder("isotropic").exists()
     assert list(paths.RESUME.iterdir()), "state of epoch 1 was kept"
 
     calls: list[int] = []
@@ -150,14 +157,14 @@ def test_a_non_finite_loss_stops_training_without_a_checkpoint(tiny_project, mon
     monkeypatch.setattr(training, "combine_losses", poisoned)
     with pytest.raises(TrainingDivergedError, match="isotropic: loss became nan"):
         train("isotropic")
-    assert not paths.checkpoint("isotropic").exists()
+    assert not paths.model_folder("isotropic").exists()
 
 
 def test_schedule_steps_per_optimiser_step_so_warmup_finishes(tiny_project):
     set_params(train__warmup_ratio=0.5)
     run_embed(load_params())
     train("baseline")
-    rows = Path(paths.training_log("baseline") / "plots" / "metrics" / "train" / "lr_head.tsv").read_text().splitlines()
+    rows = Path(paths.training_log("baseline", 0) / "plots" / "metrics" / "train" / "lr_head.tsv").read_text().splitlines()
     learning_rates = [float(row.split("\t")[-1]) for row in rows[1:]]
     assert max(learning_rates) == pytest.approx(5e-4)
     assert learning_rates[-1] < learning_rates[len(learning_rates) // 2]
@@ -201,12 +208,12 @@ def test_full_fine_tuning_updates_the_encoder_at_its_own_learning_rate(tiny_proj
 def test_a_checkpoint_for_another_base_model_is_refused(tiny_project):
     run_embed(load_params())
     train("isotropic")
-    config_path = paths.checkpoint("isotropic") / "config.json"
+    config_path = paths.checkpoint("isotropic", 0) / "config.json"
     config = json.loads(config_path.read_text())
     config["base_model"] = "sentence-transformers/all-mpnet-base-v2"
     config_path.write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="base_model"):
-        load_trained(load_params(), "isotropic")
+        load_trained(load_params(), "isotropic", 0)
 
 
 def test_lambda_change_only_changes_the_configs_of_architectures_using_it(tiny_project):
@@ -220,3 +227,31 @@ def test_lambda_change_only_changes_the_configs_of_architectures_using_it(tiny_p
     assert changed == sorted(f"{n}.json" for n in ALL_TRAINED if n != "baseline")
     residual = parse_params(json.loads(after["residual_gaussian.json"]))
     assert residual.architecture("residual_gaussian").lambdas["lambda_residual"] == 0.5
+
+
+def test_each_training_seed_trains_in_the_same_process_with_its_own_weights(tiny_project):
+    set_params(train__seeds=[3, 7])
+    run_embed(load_params())
+    summary = train("isotropic_predictor")
+    assert sorted(summary["seeds"]) == ["3", "7"]
+    first, second = weights("isotropic_predictor", 3), weights("isotropic_predictor", 7)
+    assert any(not torch.equal(first[key], second[key]) for key in first), "seeds differ"
+    per_seed = [summary["seeds"][s]["best_dev_mrr@10"] for s in ("3", "7")]
+    assert summary["best_dev_mrr@10"] == pytest.approx(sum(per_seed) / 2)
+    assert summary["best_dev_mrr@10_std"] == pytest.approx(abs(per_seed[0] - per_seed[1]) / 2**0.5)
+    shares = {key: value for key, value in summary["seeds"]["3"].items() if key.startswith("share_")}
+    assert set(shares) == {"share_contrastive", "share_isotropy", "share_reg", "share_predictive"}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    for seed in (3, 7):
+        logged = paths.training_log("isotropic_predictor", seed) / "plots" / "metrics" / "train" / "share_isotropy.tsv"
+        assert logged.is_file(), "each step's shares are logged through DVCLive"
+        assert not (paths.training_log("isotropic_predictor", seed) / "metrics.json").exists()
+
+
+def test_the_training_seed_changes_only_the_trained_architectures_settings(tiny_project):
+    run_configure(load_params())
+    before = {p.name: p.read_text() for p in paths.CONFIGS.glob("*.json")}
+    set_params(train__seeds=[5], seed=99)  # the data seed (mining) is not part of any architecture's settings
+    run_configure(load_params())
+    after = {p.name: p.read_text() for p in paths.CONFIGS.glob("*.json")}
+    assert sorted(name for name in before if before[name] != after[name]) == sorted(f"{n}.json" for n in ALL_TRAINED)
