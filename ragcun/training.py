@@ -56,8 +56,6 @@ class TextSource:
         return {name: value.to(device) for name, value in features.items()}
 
 
-
-
 def weighted_shares(losses: dict[str, float], weights: LossWeights) -> dict[str, float]:
     """``share_<term>`` = lambda_term * loss_term / sum over terms of lambda * loss, for every term present.
 

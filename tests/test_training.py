@@ -255,3 +255,29 @@ def test_the_training_seed_changes_only_the_trained_architectures_settings(tiny_
     run_configure(load_params())
     after = {p.name: p.read_text() for p in paths.CONFIGS.glob("*.json")}
     assert sorted(name for name in before if before[name] != after[name]) == sorted(f"{n}.json" for n in ALL_TRAINED)
+
+
+def test_a_run_killed_at_a_later_seed_does_not_train_the_earlier_seeds_again(tiny_project, monkeypatch):
+    import ragcun.training as training
+
+    set_params(train__seeds=[3, 7])
+    run_embed(load_params())
+    original = training.dev_metrics
+    calls: list[int] = []
+
+    def dies_in_the_second_seed(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # 2 epochs per seed: the first epoch of seed 7
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "dev_metrics", dies_in_the_second_seed)
+    with pytest.raises(KeyboardInterrupt):
+        train("isotropic")
+    assert not paths.model_folder("isotropic").exists(), "no half-written model folder"
+    calls.clear()
+    monkeypatch.setattr(training, "dev_metrics", lambda *a, **k: (calls.append(1), original(*a, **k))[1])
+    summary = train("isotropic")
+    assert len(calls) == 2, "seed 3 resumed from its final state; only seed 7's two epochs ran"
+    assert sorted(summary["seeds"]) == ["3", "7"]
+    assert not list(paths.RESUME.iterdir())

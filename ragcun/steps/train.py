@@ -30,27 +30,27 @@ def run(params: Params, name: str) -> None:
     mined_train = read_jsonl(paths.MINED_TRAIN)
     mined_dev = read_jsonl(paths.MINED_DEV)
     dev = dev_queries(mined_dev, params.train.dev_queries)
-    texts = None
-    table = None
-    if fine_tune:
-        from ragcun.embedding import load_encoder, mask_token, training_texts
-
-        corpus = load_corpus(paths.TRAIN_COLLECTION, "train")
-        queries = load_queries(paths.TRAIN_COLLECTION, "train")
-        texts = training_texts(params, corpus, queries, mined_train, mined_dev, mask_token(load_encoder(params)))
-    else:
-        table = EmbeddingTable.load(paths.TRAIN_EMBEDDINGS, expect_model=params.model.base)
+    texts: dict[str, str] | None = None
+    table = None if fine_tune else EmbeddingTable.load(paths.TRAIN_EMBEDDINGS, expect_model=params.model.base)
     examples = build_examples(architecture.mode, mined_train)
     if params.train.max_examples is not None:
         examples = examples[: params.train.max_examples]
 
     shutil.rmtree(paths.training_log(name), ignore_errors=True)
     per_seed: dict[int, dict[str, Any]] = {}
+    finished: list[Any] = []
     with atomic_path(paths.model_folder(name)) as staging:
         staging.mkdir(parents=True)
         for seed in architecture.seeds:
             torch.manual_seed(seed)
             model = build_model(architecture, with_encoder=fine_tune)
+            if fine_tune and texts is None:
+                from ragcun.embedding import mask_token, training_texts
+
+                assert model.encoder is not None
+                corpus = load_corpus(paths.TRAIN_COLLECTION, "train")
+                queries = load_queries(paths.TRAIN_COLLECTION, "train")
+                texts = training_texts(params, corpus, queries, mined_train, mined_dev, mask_token(model.encoder))
             source = TextSource(table=table) if table is not None else TextSource(texts=texts)
             config = checkpoint_config(architecture, model.heads.spec, fine_tuned=fine_tune)
             folder = staging / paths.checkpoint(name, seed).name
@@ -76,6 +76,10 @@ def run(params: Params, name: str) -> None:
             model.load_state_dict(outcome.best_state, strict=True)
             save_checkpoint(folder, model, config)
             per_seed[seed] = outcome.metrics
-            if trainer.resume is not None:
-                trainer.resume.clear()
+            finished.append(trainer.resume)
         write_json(staging / TRAINING_SUMMARY, aggregate(per_seed))
+    # Only now, with every seed's checkpoint in place: a run killed at a later seed resumes the earlier ones
+    # from their final state instead of training them again.
+    for resume in finished:
+        if resume is not None:
+            resume.clear()
