@@ -17,13 +17,17 @@ from typing import Any
 
 from ragcun.errors import DataError
 
+# "utf-8-sig" reads plain UTF-8 unchanged and drops the byte-order mark that Windows tools (Notepad, Excel)
+# put at the start of files they save as UTF-8; plain "utf-8" would hand it to the parser as a character.
+READ_ENCODING = "utf-8-sig"
+
 
 def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Yield the JSON object on each non-blank line; a bad line raises DataError naming file and line."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding=READ_ENCODING) as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -79,6 +83,6 @@ def read_json(path: str | Path) -> Any:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding=READ_ENCODING))
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: malformed JSON ({error.msg})") from None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragcun.errors import DataError
-from ragcun.io import iter_jsonl
+from ragcun.io import READ_ENCODING, iter_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def load_qrels(folder: str | Path, split: str, dataset: str | None = None) -> Qr
     dataset = dataset or folder.name
     path = _require(folder / "qrels" / f"{split}.tsv", dataset)
     qrels: Qrels = {}
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding=READ_ENCODING, newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_MINIMAL)
         for line_number, row in enumerate(reader, start=1):
             if line_number == 1 and row and row[0] == "query-id":

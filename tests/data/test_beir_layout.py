@@ -77,3 +77,23 @@ def test_bad_score_names_line(tmp_path):
     folder = make_dataset(tmp_path / "score", qrels_rows=["q0\td1\tyes"])
     with pytest.raises(DataError, match=r"test.tsv:2: score 'yes' is not an integer"):
         load_qrels(folder, "test")
+
+
+def test_a_utf8_byte_order_mark_and_crlf_line_ends_are_accepted(tmp_path):
+    # Notepad and Excel on Windows save "UTF-8" with a byte-order mark and CRLF line ends.
+    folder = make_dataset(tmp_path / "windows")
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
+        path = folder / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    dataset = load_dataset(folder)
+    assert set(dataset.corpus) == {"d0", "d1", "d2", "d3"}
+    assert dataset.qrels == {"q0": {"d1": 1}, "q1": {"d2": 2, "d3": 1}}
+    assert "\ufeff" not in "".join(dataset.corpus) + "".join(dataset.queries)
+
+
+def test_a_byte_order_mark_is_accepted_by_every_json_reader(tmp_path):
+    from ragcun.io import read_json
+
+    path = tmp_path / "settings.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"a": 1}).encode())
+    assert read_json(path) == {"a": 1}
