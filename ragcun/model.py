@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -96,12 +97,31 @@ def save_checkpoint(folder: str | Path, model: RetrievalModel, config: dict[str,
         (staging / CHECKPOINT_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
 
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a truncated or corrupt one raises a one-line CheckpointError naming
+    it (safetensors' own error is a bare SafetensorError without the file name)."""
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{path}: unreadable weights ({_first_line(error)}); delete it and retrain") from None
+
+
 def read_checkpoint_config(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / CHECKPOINT_CONFIG
     if not path.is_file() or not (folder / CHECKPOINT_WEIGHTS).is_file():
         raise CheckpointError(f"{folder}: no checkpoint (expected {CHECKPOINT_CONFIG} and {CHECKPOINT_WEIGHTS})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path}: unreadable checkpoint config ({_first_line(error)}); delete it and retrain") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: checkpoint config is not a JSON object; delete it and retrain")
+    return config
 
 
 def load_checkpoint(folder: str | Path, model: RetrievalModel, expected: dict[str, Any]) -> None:
@@ -114,7 +134,7 @@ def load_checkpoint(folder: str | Path, model: RetrievalModel, expected: dict[st
                 f"{folder}: checkpoint was trained with {key}={found.get(key)!r}, "
                 f"but params.yaml gives {expected.get(key)!r}; retrain it (`dvc repro`)"
             )
-    state = load_file(str(folder / CHECKPOINT_WEIGHTS))
+    state = read_weights(folder / CHECKPOINT_WEIGHTS)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

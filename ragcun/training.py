@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
@@ -241,18 +242,98 @@ class ResumeState:
         shutil.rmtree(self.folder, ignore_errors=True)
         staging.rename(self.folder)
 
-    def load(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> tuple[dict, dict]:
-        model.load_state_dict(load_file(str(self.folder / "model.safetensors")), strict=True)
+    def load_or_discard(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> tuple[dict, dict] | None:
+        """Apply the saved state to model, optimizer, scheduler and torch's RNG and return (progress, best state),
+        or None when there is none. A state that cannot be read or does not fit this model (a truncated file
+        after a crash, a hand edit) is deleted with a warning naming it, and training starts afresh: it is
+        never half-applied and never blocks training."""
+        if not self.exists():
+            return None
+        snapshot = _Snapshot.of(model, optimizer, scheduler)
+        try:
+            saved = self._read(model, optimizer)
+            model.load_state_dict(saved.model, strict=True)
+            torch.set_rng_state(saved.rng)
+            optimizer.load_state_dict(saved.optimizer)
+            scheduler.load_state_dict(saved.scheduler)
+        except _UNREADABLE as error:
+            snapshot.restore(model, optimizer, scheduler)
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            logger.warning("%s: discarding an unreadable resume state (%s); training restarts from epoch 1",
+                           self.folder, first)
+            self.clear()
+            return None
+        return saved.progress, saved.best
+
+    def _read(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> _SavedState:
+        """Read every file of the state and check it against the model, before anything is applied."""
+        expected = model.state_dict()
+        model_state = load_file(str(self.folder / "model.safetensors"))
         best_state = load_file(str(self.folder / "best.safetensors"))
+        for name, state in (("model.safetensors", model_state), ("best.safetensors", best_state)):
+            _check_fits(name, state, expected)
         saved = json.loads((self.folder / "progress.json").read_text(encoding="utf-8"))
         tensors = load_file(str(self.folder / "optimizer.safetensors"))
-        torch.set_rng_state(tensors.pop("rng/torch"))
-        optimizer.load_state_dict(_unflatten_optimizer(tensors, saved["optimizer"]))
-        scheduler.load_state_dict(saved["scheduler"])
-        return saved["progress"], best_state
+        rng = tensors.pop("rng/torch")
+        if rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
+            raise ValueError("optimizer.safetensors: the saved RNG state has the wrong shape")
+        optimizer_state = _unflatten_optimizer(tensors, saved["optimizer"])
+        if len(optimizer_state["param_groups"]) != len(optimizer.param_groups):
+            raise ValueError("progress.json: the optimizer's parameter groups differ")
+        progress = saved["progress"]
+        missing = {"epoch", "step", "best_epoch", "best_mrr", "history", "seconds"} - set(progress)
+        if missing:
+            raise KeyError(f"progress.json lacks {sorted(missing)}")
+        return _SavedState(model_state, best_state, rng, optimizer_state, saved["scheduler"], progress)
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# What reading a broken state raises: safetensors' error for a truncated file, JSON, key and type errors for a
+# bad progress.json, ValueError/RuntimeError for tensors that do not fit.
+_UNREADABLE = (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError, IndexError, AttributeError)
+
+
+@dataclass
+class _SavedState:
+    model: dict[str, torch.Tensor]
+    best: dict[str, torch.Tensor]
+    rng: torch.Tensor
+    optimizer: dict
+    scheduler: dict
+    progress: dict
+
+
+@dataclass
+class _Snapshot:
+    """The fresh run's state, put back if applying a saved state fails midway."""
+
+    model: dict[str, torch.Tensor]
+    optimizer: dict
+    scheduler: dict
+    rng: torch.Tensor
+
+    @classmethod
+    def of(cls, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> _Snapshot:
+        import copy
+
+        return cls({k: v.detach().clone() for k, v in model.state_dict().items()},
+                   copy.deepcopy(optimizer.state_dict()), copy.deepcopy(scheduler.state_dict()), torch.get_rng_state())
+
+    def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
+        model.load_state_dict(self.model, strict=True)
+        optimizer.load_state_dict(self.optimizer)
+        scheduler.load_state_dict(self.scheduler)
+        torch.set_rng_state(self.rng)
+
+
+def _check_fits(name: str, state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+    if set(state) != set(expected):
+        raise KeyError(f"{name}: its tensors are not the model's")
+    for key, tensor in expected.items():
+        if state[key].shape != tensor.shape:
+            raise ValueError(f"{name}: {key} has shape {tuple(state[key].shape)}, the model {tuple(tensor.shape)}")
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -353,8 +434,9 @@ class Trainer:
 
         progress = {"epoch": 0, "step": 0, "best_epoch": 0, "best_mrr": -1.0, "history": [], "seconds": 0.0}
         best_state = {k: v.detach().clone() for k, v in core.state_dict().items()}
-        if self.resume is not None and self.resume.exists():
-            progress, best_state = self.resume.load(core, optimizer, scheduler)
+        resumed = self.resume.load_or_discard(core, optimizer, scheduler) if self.resume is not None else None
+        if resumed is not None:
+            progress, best_state = resumed
             logger.info("resuming %s after epoch %d", self.architecture.name, progress["epoch"])
 
         live = self._live(resume=progress["epoch"] > 0)

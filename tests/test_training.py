@@ -281,3 +281,67 @@ def test_a_run_killed_at_a_later_seed_does_not_train_the_earlier_seeds_again(tin
     assert len(calls) == 2, "seed 3 resumed from its final state; only seed 7's two epochs ran"
     assert sorted(summary["seeds"]) == ["3", "7"]
     assert not list(paths.RESUME.iterdir())
+
+
+def truncate(path: Path, size: int) -> None:
+    """Replace the file by its first ``size`` bytes (a new file: never write into a DVC-cache link)."""
+    data = path.read_bytes()[:size]
+    path.unlink()
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("size", [0, 8, 200, -16])  # -16: all but the last 16 bytes
+def test_a_corrupted_checkpoint_is_a_one_line_checkpoint_error_naming_the_file(tiny_project, size):
+    run_embed(load_params())
+    train("isotropic")
+    weights_path = paths.checkpoint("isotropic", 0) / "model.safetensors"
+    truncate(weights_path, size)
+    with pytest.raises(CheckpointError) as raised:
+        load_trained(load_params(), "isotropic", 0)
+    message = str(raised.value)
+    assert str(weights_path) in message and "\n" not in message
+
+
+def test_a_corrupted_checkpoint_config_is_a_checkpoint_error(tiny_project):
+    run_embed(load_params())
+    train("isotropic")
+    config_path = paths.checkpoint("isotropic", 0) / "config.json"
+    config_path.write_text('{"base_model": ')
+    with pytest.raises(CheckpointError, match=r"config\.json"):
+        load_trained(load_params(), "isotropic", 0)
+
+
+def test_an_unreadable_resume_state_is_discarded_with_a_warning_and_training_restarts(tiny_project, monkeypatch, caplog):
+    import logging
+
+    import ragcun.training as training
+
+    set_params(train__epochs=2)
+    run_embed(load_params())
+    train("isotropic")
+    reference = weights("isotropic")
+    paths.model_folder("isotropic").rename("reference-model")
+
+    original = training.dev_metrics
+    calls: list[int] = []
+
+    def dies_in_epoch_two(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "dev_metrics", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train("isotropic")
+    (state,) = list(paths.RESUME.iterdir())
+    truncate(state / "model.safetensors", 100)
+    calls.clear()
+    monkeypatch.setattr(training, "dev_metrics", lambda *a, **k: (calls.append(1), original(*a, **k))[1])
+    with caplog.at_level(logging.WARNING):
+        train("isotropic")
+    assert len(calls) == 2, "both epochs ran again: nothing of the broken state was trusted"
+    assert str(state) in caplog.text
+    restarted = weights("isotropic")
+    assert all(torch.equal(reference[key], restarted[key]) for key in reference)
+    assert not list(paths.RESUME.iterdir())
