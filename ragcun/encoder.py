@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ragcun.errors import ConfigError
+from ragcun.errors import CheckpointError, ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,26 @@ def read_encoder_settings(
     return EncoderSettings(pooling=pooling, normalize=bool(normalize), max_seq_length=int(max_seq_length))
 
 
+def load_safetensors_model(auto_class: Any, path: str, base: str) -> nn.Module:
+    """``auto_class.from_pretrained(path)`` from safetensors weights only, as every checkpoint of the project.
+
+    transformers would otherwise fall back to ``pytorch_model.bin`` and unpickle it, which runs whatever code
+    the file holds. A model without safetensors weights (or one that cannot be found) is a one-line error.
+    """
+    try:
+        return auto_class.from_pretrained(path, use_safetensors=True)
+    except OSError as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        local = Path(path)
+        if local.is_dir() and not any(local.glob("*.safetensors")) and any(local.glob("*.bin")):
+            raise CheckpointError(
+                f"model.base {base!r}: {path} holds only pickle weights (*.bin), which are refused because "
+                "unpickling can run code; convert them once with transformers' "
+                "`save_pretrained(..., safe_serialization=True)` to model.safetensors"
+            ) from None
+        raise CheckpointError(f"model.base {base!r}: cannot load {path} ({first})") from None
+
+
 def pool(token_states: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -> torch.Tensor:
     mask = attention_mask.unsqueeze(-1).to(token_states.dtype)
     if pooling == "cls":
@@ -128,7 +148,7 @@ class BaseEncoder(nn.Module):
         from transformers import AutoModel, AutoTokenizer
 
         path = resolve_model_path(base)
-        model = AutoModel.from_pretrained(path)
+        model = load_safetensors_model(AutoModel, path, base)
         tokenizer = AutoTokenizer.from_pretrained(path)
         positions = int(getattr(model.config, "max_position_embeddings", 512))
         settings = read_encoder_settings(

@@ -38,3 +38,25 @@ def test_embeddings_equal_sentence_transformers(minilm):
 def test_overrides_win_over_the_model_config(tiny_model_dir):
     settings = read_encoder_settings(str(tiny_model_dir), pooling="cls", normalize=False, max_seq_length=12)
     assert (settings.pooling, settings.normalize, settings.max_seq_length) == ("cls", False, 12)
+
+
+def test_a_base_model_with_only_pickle_weights_is_refused_without_unpickling(tiny_model_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from ragcun.errors import CheckpointError
+
+    folder = tmp_path / "pickled-model"
+    shutil.copytree(tiny_model_dir, folder)
+    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    unpickled: list[str] = []
+    original_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: (unpickled.append(str(a[0])), original_load(*a, **k))[1])
+    with pytest.raises(CheckpointError) as raised:
+        BaseEncoder.from_pretrained(str(folder))
+    message = str(raised.value)
+    assert str(folder) in message and "safetensors" in message and "\n" not in message
+    assert not unpickled, "the pickle file was never opened"
