@@ -41,7 +41,6 @@ ISOTROPY_KEYS: tuple[str, ...] = ("eigen_score", "isoscore", "effective_rank", "
 STD = "_std"  # suffix of a column holding the seeds' standard deviation of the column it extends
 SEED_NOISE = "≈"  # marks a change vs baseline smaller than the seeds' spread
 PARAMETERS = "trainable_parameters"
-SECONDS = "train_seconds"
 
 # Which value is best in each column: "max", "min", "zero" (closest to 0) or None (never bolded).
 # sigreg is a goodness-of-fit statistic against N(0, I): lower means more Gaussian.
@@ -56,9 +55,8 @@ _BETTER: dict[str, str | None] = {
     "mean_cosine": "zero",
     "sigreg": "min",
     PARAMETERS: None,
-    SECONDS: None,
 }
-_DECIMALS: dict[str, int] = {CHANGE: 2, "effective_rank": 1, PARAMETERS: 0, SECONDS: 0}
+_DECIMALS: dict[str, int] = {CHANGE: 2, "effective_rank": 1, PARAMETERS: 0}
 _NDCG_DECIMALS = 4
 _DEFAULT_DECIMALS = 3
 MISSING = "–"  # shown for a value that was not measured
@@ -90,7 +88,8 @@ def build_comparison(
     Columns: ``ndcg@10 <dataset>`` per dataset (sorted), ``avg ndcg@10`` (unweighted mean over datasets),
     ``change vs baseline %`` (relative change of the average against the ``baseline`` row; NaN when the
     baseline average is 0), the ``isotropy_keys`` (NaN where not measured), ``trainable_parameters`` and
-    ``train_seconds``. An architecture in ``untrained`` may have no train metrics (shown as 0 and 0).
+    nothing timed: a training's duration is not a result of the method and is kept out of every compared output.
+    An architecture in ``untrained`` may have no train metrics (shown as 0 parameters).
 
     Every value is the mean over training seeds; the NDCG@10, average and isotropy columns have a
     ``<column>_std`` twin with the seeds' standard deviation (the average's is the std of the per-seed
@@ -208,15 +207,12 @@ def _isotropy_row(arch: str, isotropy: Mapping[str, Mapping[str, float]], keys: 
 def _train_row(arch: str, train: Mapping[str, Mapping[str, float]], untrained: Collection[str]) -> dict[str, float]:
     if arch not in train:
         if arch in untrained:
-            return {PARAMETERS: 0.0, SECONDS: 0.0}
+            return {PARAMETERS: 0.0}
         raise DataError(f"architecture {arch!r}: no training metrics ({paths.train_metrics(arch)})")
     where = paths.train_metrics(arch)
-    values = {}
-    for source, column in (("trainable_parameters", PARAMETERS), ("seconds", SECONDS)):
-        if source not in train[arch]:
-            raise DataError(f"{where}: key {source} is missing")
-        values[column] = _number(train[arch][source], f"{where}: key {source}")
-    return values
+    if PARAMETERS not in train[arch]:
+        raise DataError(f"{where}: key {PARAMETERS} is missing")
+    return {PARAMETERS: _number(train[arch][PARAMETERS], f"{where}: key {PARAMETERS}")}
 
 
 def _number(value: object, where: str) -> float:
@@ -391,7 +387,7 @@ def _number_text(value: float, column: str) -> str:
     decimals = _decimals(column)
     if column == CHANGE:
         return f"{value:+.{decimals}f}"
-    if column in (PARAMETERS, SECONDS):
+    if column == PARAMETERS:
         return f"{value:,.0f}"
     return f"{value:.{decimals}f}"
 
@@ -475,7 +471,6 @@ _LATEX_HEADERS = {
     "mean_cosine": "Mean cos.",
     "sigreg": "SIGReg",
     PARAMETERS: "Params",
-    SECONDS: "Train (s)",
 }
 
 
@@ -627,7 +622,7 @@ def markdown_report(
         f"that dataset; `{AVERAGE}` is their unweighted mean; `{CHANGE}` is the relative change of that mean "
         f"against `{baseline}`.",
         "- **Bold**: best value per column at the shown precision (higher is better; mean_cosine: closest "
-        "to 0; sigreg: lower); parameters and seconds are not ranked.",
+        "to 0; sigreg: lower); parameters are not ranked.",
         f"- {significance_note(baseline, test, correction, alpha, len(datasets))}",
         f"- {MISSING}: not measured.",
         "",

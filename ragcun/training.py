@@ -497,8 +497,10 @@ class Trainer:
             "examples": float(len(self.examples)),
             "steps": float(progress["step"]),
             "trainable_parameters": float(sum(p.numel() for p in core.parameters() if p.requires_grad)),
-            "seconds": round(time.perf_counter() - start_time, 3),
         }
+        # The duration is logged, never stored in the metrics: they go into the DVC-hashed model folder, and a
+        # timing there would make every retrain look like a new model to evaluate@ARCH (and churn its metrics).
+        logger.info("%s seed %d: trained in %.1f s", self.architecture.name, seed, time.perf_counter() - start_time)
         metrics.update({key: float(value) for key, value in final.items() if key.startswith(("loss_", "share_"))})
         return TrainingOutcome(metrics=metrics, best_state=best_state, history=history)
 

@@ -58,8 +58,8 @@ ISOTROPY = {
     "iso_pred": {"eigen_score": 0.61, "isoscore": 0.4, "effective_rank": 300.25, "mean_cosine": 0.04},
 }
 TRAIN = {  # base has no train metrics: it is the untrained model
-    "baseline": {"trainable_parameters": 296_064, "seconds": 40.0, "best_epoch": 2},
-    "iso_pred": {"trainable_parameters": 592_128, "seconds": 90.0},
+    "baseline": {"trainable_parameters": 296_064, "best_epoch": 2},
+    "iso_pred": {"trainable_parameters": 592_128},
 }
 DESCRIPTIONS = {"base": "raw base model", "baseline": "no isotropy", "iso_pred": "isotropic + predictor"}
 
@@ -194,7 +194,7 @@ def test_comparison_table_rows_columns_and_values(inputs) -> None:
     assert list(frame.index) == ARCHS
     dataset_columns = [f"ndcg@10 {d}" for d in DATASETS]
     assert report.value_columns(frame) == dataset_columns + [
-        report.AVERAGE, report.CHANGE, *report.ISOTROPY_KEYS, report.PARAMETERS, report.SECONDS
+        report.AVERAGE, report.CHANGE, *report.ISOTROPY_KEYS, report.PARAMETERS
     ]
     # Every mean column that varies with the training seed has its std twin (NaN: these inputs carry none).
     assert {c for c in frame.columns if c.endswith(report.STD)} == {
@@ -212,8 +212,8 @@ def test_comparison_table_rows_columns_and_values(inputs) -> None:
     )
     assert frame.at["iso_pred", "isoscore"] == 0.4
     assert np.isnan(frame.at["baseline", "effective_rank"])  # not measured: NaN, shown as "–"
-    assert frame.loc["base", [report.PARAMETERS, report.SECONDS]].tolist() == [0, 0]
-    assert frame.loc["iso_pred", [report.PARAMETERS, report.SECONDS]].tolist() == [592_128, 90.0]
+    assert frame.at["base", report.PARAMETERS] == 0
+    assert frame.at["iso_pred", report.PARAMETERS] == 592_128
 
 
 def test_missing_metrics_name_the_architecture_and_file(inputs) -> None:
@@ -225,9 +225,16 @@ def test_missing_metrics_name_the_architecture_and_file(inputs) -> None:
         report.build_comparison(ARCHS, inputs["beir"], {k: ISOTROPY[k] for k in ARCHS[:2]}, TRAIN, "baseline")
     with pytest.raises(DataError, match=r"'baseline'.*metrics/train/baseline\.json"):
         report.build_comparison(ARCHS, inputs["beir"], ISOTROPY, {"iso_pred": TRAIN["iso_pred"]}, "baseline")
-    with pytest.raises(DataError, match=r"metrics/train/iso_pred\.json: key seconds"):
-        report.build_comparison(ARCHS, inputs["beir"], ISOTROPY, {**TRAIN, "iso_pred": {"trainable_parameters": 1}},
+    with pytest.raises(DataError, match=r"metrics/train/iso_pred\.json: key trainable_parameters"):
+        report.build_comparison(ARCHS, inputs["beir"], ISOTROPY, {**TRAIN, "iso_pred": {"best_epoch": 1}},
                                 "baseline")
+
+
+def test_the_table_has_no_timing_column_and_ignores_a_legacy_seconds_key(inputs) -> None:
+    # A duration is not a result: in a git-tracked table it would change on every retrain of equal weights.
+    train = {arch: {**values, "seconds": 12.5} for arch, values in TRAIN.items()}
+    frame = report.build_comparison(ARCHS, inputs["beir"], ISOTROPY, train, "baseline")
+    assert not [column for column in frame.columns if "second" in column]
 
 
 def test_inconsistent_or_malformed_metrics_are_rejected(inputs) -> None:
@@ -260,7 +267,7 @@ def test_markdown_bolds_the_best_and_marks_significance(inputs) -> None:
     for j, column in enumerate(report.value_columns(frame), start=1):
         bold = {row[0] for row in rows if row[j].startswith("**")}
         values = frame[column]
-        if column in (report.PARAMETERS, report.SECONDS) or values.isna().all():
+        if column == report.PARAMETERS or values.isna().all():
             assert bold == set()
         elif column == "mean_cosine":
             assert bold == {values.abs().idxmin()} == {"baseline"}
@@ -320,7 +327,7 @@ def test_latex_bold_and_daggers_match_hand_computation(inputs) -> None:
         cells = {arch: row[j] for arch, row in zip(ARCHS, rows)}
         bold = {arch for arch, cell in cells.items() if r"\textbf{" in cell}
         shown = {arch: _strip_markup(cell) for arch, cell in cells.items()}
-        if column in (report.PARAMETERS, report.SECONDS) or frame[column].isna().all():
+        if column == report.PARAMETERS or frame[column].isna().all():
             assert bold == set()
         elif column == "mean_cosine":
             assert bold == {"baseline"}

@@ -4,7 +4,6 @@ MRR@10. All seeds run in this one process, so start-up (Python, torch, data load
 from __future__ import annotations
 
 import shutil
-import time
 from typing import Any
 
 import torch
@@ -55,14 +54,12 @@ def run(params: Params, name: str) -> None:
             config = checkpoint_config(architecture, model.heads.spec, fine_tuned=fine_tune)
             folder = staging / paths.checkpoint(name, seed).name
             if not architecture.spec.trained:
-                started = time.perf_counter()
                 dev_result = dev_metrics(model, dev, source, torch.device(device()))
                 per_seed[seed] = {
                     "best_epoch": 0.0,
                     "best_dev_mrr@10": dev_result["mrr@10"],
                     "final_dev_mrr@10": dev_result["mrr@10"],
                     "trainable_parameters": 0.0,
-                    "seconds": round(time.perf_counter() - started, 3),
                 }
                 save_checkpoint(folder, model, config)
                 # Its dev metric goes in the training log too, so `dvc plots` shows the untrained reference.
