@@ -76,7 +76,8 @@ def test_repro_runs_every_stage_and_writes_the_metrics_and_report(project, repro
     assert {"configure", "download", "mine", "embed", "train@isotropic", "evaluate@base", "report"} <= ran
     beir = json.loads((project / "metrics/beir/isotropic.json").read_text())
     metrics = {"ndcg@10", "map@100", "recall@100", "mrr@10"}
-    assert set(beir["sample-eval"]) == metrics | {f"{key}_std" for key in metrics} | {"seeds"}
+    assert set(beir["sample-eval"]) == metrics | {f"{key}_std" for key in metrics} | {"seeds", "qrels_unknown_documents"}
+    assert beir["sample-eval"]["qrels_unknown_documents"] == 0
     assert set(beir["sample-eval"]["seeds"]["0"]) == metrics
     summary = json.loads((project / "metrics/summary.json").read_text())
     assert set(summary) == {"base", "baseline", "isotropic"}

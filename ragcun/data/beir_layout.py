@@ -116,13 +116,19 @@ class BeirDataset:
     corpus: Corpus
     queries: Queries
     qrels: Qrels
+    unknown_documents: int = 0  # judgements whose document is not in the corpus (relevant but unretrievable)
+
+
+# Above this share of judgements on documents the corpus lacks, the dataset is refused: its NDCG@10 would say
+# more about a mismatched corpus (another version, a wrong id column) than about the model.
+MAX_UNKNOWN_DOCUMENT_SHARE = 0.5
 
 
 def load_dataset(folder: str | Path, split: str = "test", dataset: str | None = None) -> BeirDataset:
     """Load a BEIR folder, keeping only the queries that have judgements (as beir's loader does).
 
-    Judgements that point at unknown documents are counted and reported; a split whose judgements match no
-    query at all is an error.
+    Judgements that point at unknown documents are counted and reported (more than half of them is an error);
+    a split whose judgements match no query at all is an error.
     """
     folder = Path(folder)
     name = dataset or folder.name
@@ -130,6 +136,12 @@ def load_dataset(folder: str | Path, split: str = "test", dataset: str | None = 
     queries = load_queries(folder, name)
     qrels = load_qrels(folder, split, name)
     check = check_qrels(qrels, corpus, queries)
+    if check.unknown_documents > MAX_UNKNOWN_DOCUMENT_SHARE * check.judgements:
+        raise DataError(
+            f"dataset {name!r}: {check.unknown_documents} of {check.judgements} judgements in qrels/{split}.tsv "
+            f"point at documents missing from corpus.jsonl (e.g. {', '.join(check.unknown_document_examples)}); "
+            f"more than {MAX_UNKNOWN_DOCUMENT_SHARE:.0%}: do the corpus and qrels come from the same dataset?"
+        )
     if check.unknown_documents:
         logger.warning(
             "dataset %r: %d of %d judgements in qrels/%s.tsv point at documents missing from corpus.jsonl "
@@ -139,4 +151,5 @@ def load_dataset(folder: str | Path, split: str = "test", dataset: str | None = 
     judged_queries = {qid: text for qid, text in queries.items() if qid in qrels}
     if not judged_queries:
         raise DataError(f"dataset {name!r}: no query in queries.jsonl has judgements in qrels/{split}.tsv")
-    return BeirDataset(name=name, corpus=corpus, queries=judged_queries, qrels=qrels)
+    return BeirDataset(name=name, corpus=corpus, queries=judged_queries, qrels=qrels,
+                       unknown_documents=check.unknown_documents)

@@ -60,11 +60,22 @@ def test_empty_corpus_names_dataset(tmp_path):
 
 
 def test_qrels_pointing_at_unknown_documents_are_counted_and_reported(tmp_path, caplog):
-    folder = make_dataset(tmp_path / "dangling", qrels_rows=["q0\td1\t1", "q0\tnope\t1", "q1\tgone\t1"])
+    folder = make_dataset(tmp_path / "dangling", qrels_rows=["q0\td1\t1", "q0\tnope\t1", "q1\td2\t1", "q1\td3\t1"])
     with caplog.at_level(logging.WARNING):
         dataset = load_dataset(folder)
-    assert "2 of 3 judgements" in caplog.text and "nope" in caplog.text
+    assert "1 of 4 judgements" in caplog.text and "nope" in caplog.text
     assert set(dataset.queries) == {"q0", "q1"}
+    assert dataset.unknown_documents == 1
+
+
+@pytest.mark.parametrize("rows", [["q0\td1\t1", "q0\tnope\t1", "q1\tgone\t1"], ["q0\tnope\t1", "q1\tgone\t1"]])
+def test_qrels_pointing_mostly_at_unknown_documents_are_an_error_with_the_counts(tmp_path, rows):
+    # Most judgements unretrievable: the NDCG@10 would be near zero for a reason that has nothing to do with the
+    # model (a corpus from another version of the dataset, a wrong id column).
+    folder = make_dataset(tmp_path / "mismatched", qrels_rows=rows)
+    unknown = len(rows) - (1 if "q0\td1\t1" in rows else 0)
+    with pytest.raises(DataError, match=rf"'mismatched': {unknown} of {len(rows)} judgements .*qrels/test.tsv"):
+        load_dataset(folder)
 
 
 def test_qrels_matching_no_query_is_an_error(tmp_path):
