@@ -1,4 +1,4 @@
-"""The download stage: the embedded sample, or MS MARCO and the BEIR evaluation sets."""
+"""The download stage: the embedded sample, or MS MARCO and the BEIR evaluation sets, each then checked in full."""
 
 from __future__ import annotations
 
@@ -41,3 +41,14 @@ def run(params: Params) -> None:
                 f"dataset {name!r} is the embedded sample's evaluation set: it exists only with data.source: sample"
             )
         ensure_beir_dataset(name, paths.BEIR_ROOT, base_url=data.base_url)
+    check_datasets(params.evaluate.datasets)
+
+
+def check_datasets(names: list[str]) -> None:
+    """Parse every evaluation dataset in full (JSON of every line, ids, qrels scores and the documents they
+    point at), one at a time: a bad line in a user's folder fails here, in seconds, not in embed after hours
+    of encoding."""
+    from ragcun.data.beir_layout import load_dataset
+
+    for name in names:
+        load_dataset(paths.beir_folder(name), "test", name)

@@ -12,6 +12,10 @@ from ragcun.steps.common import device
 def run(params: Params) -> None:
     from ragcun.embedding import embed_dataset, embed_texts, load_encoder, mask_token, training_texts
 
+    # download has checked the datasets already; checking again here costs one parse each, but a dataset edited
+    # since (or a stage run on its own) then fails before anything is encoded or written, not halfway.
+    for name in params.evaluate.datasets:
+        load_dataset(paths.beir_folder(name), "test", name)
     encoder = load_encoder(params)
     corpus = load_corpus(paths.TRAIN_COLLECTION, "train")
     queries = load_queries(paths.TRAIN_COLLECTION, "train")
