@@ -143,3 +143,57 @@ def test_a_training_seed_change_reruns_training_only(project, reproduced):
     per_seed = [beir["seeds"][seed]["ndcg@10"] for seed in ("0", "1")]
     assert beir["ndcg@10"] == pytest.approx(sum(per_seed) / 2)
     assert "± " in (project / "reports/comparison.md").read_text()
+
+
+def restore_committed_run(project: Path) -> None:
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q", "--force"], project, check=False)
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_failed_validation_in_a_workspace_exp_run_deletes_no_tracked_file(project, reproduced):
+    restore_committed_run(project)
+    configs = folder_bytes(project / "configs")
+    result = run(["dvc", "exp", "run", "-S", "train.batch_size=0"], project, check=False)
+    assert result.returncode != 0
+    assert "train.batch_size: must be ≥ 2" in result.stdout + result.stderr
+    assert folder_bytes(project / "configs") == configs, "DVC removed configure's outputs before it failed"
+    run(["git", "checkout", "--", "params.yaml"], project)
+    assert run(["git", "status", "--porcelain", "configs", "metrics", "reports", "dvc.lock"], project).stdout == ""
+    assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+
+
+def test_a_corrupted_checkpoint_fails_in_one_line_and_keeps_the_tracked_metrics(project, reproduced):
+    restore_committed_run(project)
+    tracked = [project / "metrics/beir/isotropic.json", project / "metrics/train/isotropic.json"]
+    metrics = {path: path.read_bytes() for path in tracked}
+    weights = project / "models/isotropic/seed-0/model.safetensors"
+    data = weights.read_bytes()
+    weights.unlink()  # a new file: never write into a file that may be linked to DVC's cache
+    weights.write_bytes(data[: len(data) // 2])
+    try:
+        result = run(["dvc", "repro", "-s", "evaluate@isotropic"], project, check=False)
+        assert result.returncode != 0
+        assert "error: models/isotropic/seed-0/model.safetensors: unreadable weights" in result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+        assert {path: path.read_bytes() for path in tracked} == metrics
+    finally:
+        restore_committed_run(project)
+    assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+
+
+def test_exp_run_keeps_a_dataset_the_user_put_in_data_beir(project, reproduced):
+    restore_committed_run(project)
+    mine = project / "data/beir/mine"
+    shutil.copytree(project / "data/beir/sample-eval", mine)
+    before = folder_bytes(mine)
+    try:
+        run(["dvc", "exp", "run", "-S", "evaluate.datasets=[mine]"], project)
+        assert folder_bytes(mine) == before
+        assert set(json.loads((project / "metrics/beir/isotropic.json").read_text())) == {"mine"}
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        restore_committed_run(project)
