@@ -3,7 +3,10 @@
 #   1. a cold `dvc repro` of everything,
 #   2. a second `dvc repro` (nothing to do),
 #   3. `dvc exp run -S lambda_isotropy=1.0` (only the architectures using that lambda retrain; the default is 1.5),
-# then splits the exp run into the stage processes (RAGCUN_STAGE_TIMES, see ragcun/cli.py) and DVC's own time.
+#      with the default's training seeds (train.seeds, 3), then splits it into the stage processes
+#      (RAGCUN_STAGE_TIMES, see ragcun/cli.py) and DVC's own time;
+#   4. the same exp run with one training seed, from a workspace trained with one seed (set up untimed), so the
+#      two figures compare the cost of the seeds on the same machine at the same time.
 # Usage: bash benchmarks/pipeline.sh   (from the repository root, with the project's virtualenv active)
 set -euo pipefail
 command -v dvc >/dev/null || { echo "benchmarks/pipeline.sh: dvc not found: activate the project's virtualenv" >&2; exit 1; }
@@ -27,10 +30,17 @@ noop=$(seconds dvc repro)
 export RAGCUN_STAGE_TIMES="$work/stage_times.tsv"
 lambda=$(seconds dvc exp run -S lambda_isotropy=1.0)
 reran=$(grep -o "Running stage '[^']*'" "$work/last.log" | sed "s/Running stage //" | tr '\n' ' ' || true)
+seeds=$(python -c "import yaml; print(len(yaml.safe_load(open('params.yaml'))['train']['seeds']))")
+unset RAGCUN_STAGE_TIMES
+git checkout -q -- params.yaml && dvc checkout -q
+seconds dvc exp run -S 'train.seeds=[0]' > /dev/null
+lambda_one_seed=$(seconds dvc exp run -S lambda_isotropy=1.0)
 
 printf '%-45s %8.1f s\n' "cold dvc repro (everything)" "$cold"
 printf '%-45s %8.1f s\n' "second dvc repro (nothing to do)" "$noop"
-printf '%-45s %8.1f s\n' "dvc exp run -S lambda_isotropy=1.0" "$lambda"
+printf '%-45s %8.1f s\n' "dvc exp run -S lambda_isotropy=1.0 ($seeds seeds)" "$lambda"
+printf '%-45s %8.1f s\n' "the same with 1 seed" "$lambda_one_seed"
+python -c "print(f'{$seeds} seeds cost {$lambda / $lambda_one_seed:.2f}x the one-seed run')"
 echo "stages the exp run reran: $reran"
 python - "$RAGCUN_STAGE_TIMES" "$lambda" <<'EOF'
 import os
