@@ -27,7 +27,8 @@ seconds() {
 
 cold=$(seconds dvc repro)
 noop=$(seconds dvc repro)
-export RAGCUN_STAGE_TIMES="$work/stage_times.tsv"
+stage_times="$work/stage_times.tsv"
+export RAGCUN_STAGE_TIMES="$stage_times"
 lambda=$(seconds dvc exp run -S lambda_isotropy=1.0)
 reran=$(grep -o "Running stage '[^']*'" "$work/last.log" | sed "s/Running stage //" | tr '\n' ' ' || true)
 seeds=$(python -c "import yaml; print(len(yaml.safe_load(open('params.yaml'))['train']['seeds']))")
@@ -42,7 +43,7 @@ printf '%-45s %8.1f s\n' "dvc exp run -S lambda_isotropy=1.0 ($seeds seeds)" "$l
 printf '%-45s %8.1f s\n' "the same with 1 seed" "$lambda_one_seed"
 python -c "print(f'{$seeds} seeds cost {$lambda / $lambda_one_seed:.2f}x the one-seed run')"
 echo "stages the exp run reran: $reran"
-python - "$RAGCUN_STAGE_TIMES" "$lambda" <<'EOF'
+python - "$stage_times" "$lambda" <<'EOF'
 import os
 import sys
 from collections import defaultdict
