@@ -78,8 +78,11 @@ def end_finished_process() -> None:
     os._exit(0)
 
 
-def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv: list[str] | None = None) -> None:
-    """`python -m stages.<stage> [ARCH] [--params FILE]`: validate the params, run the stage, end the process.
+def stage_main(
+    function: Callable[..., Any], *, architecture: bool = False, dataset: bool = False, argv: list[str] | None = None
+) -> None:
+    """`python -m stages.<stage> [ARCH | DATASET] [--params FILE]`: validate the params, run the stage, end the
+    process.
 
     Called with ``argv`` (from Python, not as a stage command) it returns after a successful run instead of ending
     the process.
@@ -88,19 +91,23 @@ def stage_main(function: Callable[..., Any], *, architecture: bool = False, argv
 
     parser = argparse.ArgumentParser(description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else None)
     if architecture:
-        parser.add_argument("architecture", help="a name under `architectures:` in params.yaml")
+        parser.add_argument("target", metavar="architecture", help="a name under `architectures:` in params.yaml")
+    elif dataset:
+        parser.add_argument("target", metavar="dataset", help="a name in `evaluate.datasets` of params.yaml")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
     arguments = parser.parse_args(argv)
+    target: str | None = getattr(arguments, "target", None)
 
     def main() -> None:
         params = load_params(arguments.params)
         if architecture:
-            params.architecture(arguments.architecture)  # an unknown name fails here, before any work
-            function(params, arguments.architecture)
-        else:
+            params.architecture(target)  # an unknown name fails here, before any work
+        if target is None:
             function(params)
+        else:
+            function(params, target)
 
-    stage = Path(sys.argv[0]).stem + (f"@{arguments.architecture}" if architecture else "")
+    stage = Path(sys.argv[0]).stem.replace("_", "-") + (f"@{target}" if target is not None else "")
     run_stage(main, stage)  # a failed stage exits here, through the normal interpreter exit
     if argv is None:
         end_finished_process()

@@ -23,6 +23,7 @@ ScoreFunction = Literal["cosine", "dot", "euclidean"]
 IsotropyKind = Literal["covariance", "identity", "shape", "sigreg"]
 PredictorKind = Literal["none", "mlp", "residual"]
 TrainingMode = Literal["pairs", "xy_masked", "doc_split"]
+Precision = Literal["no", "bf16", "fp16"]  # no: float32; bf16/fp16: autocast (GPU)
 
 LAMBDA_KEYS = ("lambda_contrastive", "lambda_isotropy", "lambda_predictive", "lambda_reg", "lambda_residual")
 
@@ -99,8 +100,17 @@ class ModelConfig(Section):
     normalize: bool | None = None  # None: whatever the model's sentence-transformers config says
 
 
+def _precision_from_yaml(value: Any) -> Any:
+    # YAML 1.1 (PyYAML) reads an unquoted `no` as false, and DVC's `-S` writes it back unquoted.
+    return "no" if value is False else value
+
+
 class EmbedConfig(Section):
     batch_size: int = Field(128, ge=1)
+    # Inference precision of the frozen-base encoder (bf16/fp16 on a GPU); part of what a cached vector depends on.
+    precision: Precision = "no"
+
+    _unquoted_no = field_validator("precision", mode="before")(_precision_from_yaml)
 
 
 class MaskingConfig(Section):
@@ -133,7 +143,7 @@ class TrainConfig(Section):
     output_dim: int | None = Field(None, ge=1)  # None: the base model's dimension
     dropout: float = Field(0.1, ge=0, lt=1)
     ema_decay: float = Field(0.999, ge=0, le=1)
-    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    mixed_precision: Precision = "no"
     gradient_accumulation_steps: int = Field(1, ge=1)
     gradient_checkpointing: bool = False
     compile: bool = False
@@ -146,11 +156,7 @@ class TrainConfig(Section):
             raise ValueError(f"a seed is listed twice: {seeds}")
         return seeds
 
-    @field_validator("mixed_precision", mode="before")
-    @classmethod
-    def _unquoted_no(cls, value: Any) -> Any:
-        # YAML 1.1 (PyYAML) reads an unquoted `no` as false, and DVC's `-S` writes it back unquoted.
-        return "no" if value is False else value
+    _unquoted_no = field_validator("mixed_precision", mode="before")(_precision_from_yaml)
 
     max_examples: int | None = Field(None, ge=1)
     dev_queries: int = Field(300, ge=1)

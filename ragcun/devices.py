@@ -42,3 +42,10 @@ def select_device() -> None:
     import torch
 
     claim_free_gpu(torch.cuda.device_count())
+
+
+def compute_device() -> str:
+    """Where the stage computes: the (first visible) GPU when there is one, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ragcun.config import Precision
 from ragcun.errors import CheckpointError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -177,27 +178,60 @@ class BaseEncoder(nn.Module):
             embeddings = nn.functional.normalize(embeddings, p=2, dim=-1)
         return embeddings
 
-    @torch.no_grad()
+    def encode_in_order(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 128,
+        device: str | torch.device = "cpu",
+        precision: Precision = "no",
+        progress: bool | None = None,
+        description: str = "encode",
+    ) -> Iterator[np.ndarray]:
+        """Float32 embeddings of consecutive batches of ``texts``, in the order given (callers that want little
+        padding pass texts sorted by length). Each batch pads only to its own longest text; ``precision`` bf16 or
+        fp16 ("no": float32) runs the model under autocast (GPU inference), the vectors come back as float32."""
+        was_training = self.training
+        self.eval()
+        self.to(device)
+        device_type = torch.device(device).type
+        autocast = precision != "no"
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        show = progress if progress is not None else len(texts) > 4 * batch_size
+        try:
+            with torch.inference_mode(), torch.autocast(device_type, dtype=dtype, enabled=autocast):
+                for start in tqdm(range(0, len(texts), batch_size), desc=description, disable=not show, unit="batch"):
+                    features = self.tokenize(texts[start : start + batch_size])
+                    features = {key: value.to(device) for key, value in features.items()}
+                    yield self(**features).float().cpu().numpy()
+        finally:
+            self.train(was_training)
+
     def encode(
         self,
         texts: Sequence[str],
         *,
         batch_size: int = 128,
         device: str | torch.device = "cpu",
+        precision: Precision = "no",
         progress: bool | None = None,
         description: str = "encode",
     ) -> np.ndarray:
-        """Embed texts in eval mode; longest first, as sentence-transformers does, so batches pad little."""
-        was_training = self.training
-        self.eval()
-        self.to(device)
-        order = np.argsort([-len(text) for text in texts], kind="stable")
+        """Embed texts in eval mode, longest first as sentence-transformers does (batches pad little), returned
+        in the order given."""
+        order = length_order(texts)
         output = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        show = progress if progress is not None else len(texts) > 4 * batch_size
-        for start in tqdm(range(0, len(texts), batch_size), desc=description, disable=not show, unit="batch"):
-            batch_indices = order[start : start + batch_size]
-            features = self.tokenize([texts[i] for i in batch_indices])
-            features = {key: value.to(device) for key, value in features.items()}
-            output[batch_indices] = self(**features).float().cpu().numpy()
-        self.train(was_training)
+        sorted_texts = [texts[i] for i in order]
+        start = 0
+        for vectors in self.encode_in_order(
+            sorted_texts, batch_size=batch_size, device=device, precision=precision, progress=progress,
+            description=description,
+        ):
+            output[order[start : start + len(vectors)]] = vectors
+            start += len(vectors)
         return output
+
+
+def length_order(texts: Sequence[str]) -> np.ndarray:
+    """Indices of the texts, longest first (stable), the order sentence-transformers encodes in."""
+    return np.argsort([-len(text) for text in texts], kind="stable")

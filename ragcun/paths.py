@@ -11,7 +11,8 @@ MINED = DATA / "mined"
 MINED_TRAIN = MINED / "train.jsonl"
 MINED_DEV = MINED / "dev.jsonl"
 EMBEDDINGS = DATA / "embeddings"
-TRAIN_EMBEDDINGS = EMBEDDINGS / "train"
+TRAIN_EMBEDDINGS = EMBEDDINGS / "train"  # every document and query of data/train
+DERIVED_EMBEDDINGS = EMBEDDINGS / "train-derived"  # masked copies / halves of training documents
 MODELS = Path("models")
 EVALUATION = DATA / "evaluation"
 METRICS = Path("metrics")
@@ -31,9 +32,13 @@ def beir_folder(dataset: str) -> Path:
     return BEIR_ROOT / dataset
 
 
-def eval_embeddings(dataset: str, part: str) -> Path:
-    """part: 'corpus' or 'queries'."""
-    return EMBEDDINGS / "beir" / dataset / part
+EVAL_EMBEDDINGS = EMBEDDINGS / "beir"
+
+
+def eval_embeddings(dataset: str, part: str | None = None) -> Path:
+    """One evaluation dataset's tables (the embed-eval@DATASET output), or its part 'corpus' or 'queries'."""
+    folder = EVAL_EMBEDDINGS / dataset
+    return folder if part is None else folder / part
 
 
 def model_folder(architecture: str) -> Path:

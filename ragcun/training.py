@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from ragcun.config import ResolvedArchitecture
 from ragcun.diagnostics import LOSS_TERMS
-from ragcun.embedding_store import EmbeddingTable
+from ragcun.embedding_store import CombinedTable, EmbeddingTable
 from ragcun.errors import TrainingDivergedError
 from ragcun.evaluation import evaluate_results
 from ragcun.losses import LossWeights, combine_losses
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 class TextSource:
     """Where the base embeddings of keyed texts come from: the frozen-base cache, or the encoder."""
 
-    table: EmbeddingTable | None = None
+    table: EmbeddingTable | CombinedTable | None = None
     texts: dict[str, str] | None = None
 
     def features(self, model: RetrievalModel, keys: Sequence[str], device: torch.device) -> Any:

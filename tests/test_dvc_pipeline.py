@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,19 @@ def stages_run(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
+EMBED_STAGES = ("embed-train", "embed-train-derived", "embed-eval@sample-eval")
+
+
+def texts_encoded(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Texts the base encoder ran on, per table, from the `embed NAME: encoded N texts` line each embed writes."""
+    found = re.findall(r"^embed (\S+): encoded (\d+) texts$", result.stdout + result.stderr, flags=re.MULTILINE)
+    return {name: int(count) for name, count in found}
+
+
+def line_count(path: Path) -> int:
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
 @pytest.fixture(scope="module")
 def reproduced(project: Path) -> subprocess.CompletedProcess:
     result = run(["dvc", "repro"], project)
@@ -73,7 +87,8 @@ def reproduced(project: Path) -> subprocess.CompletedProcess:
 
 def test_repro_runs_every_stage_and_writes_the_metrics_and_report(project, reproduced):
     ran = stages_run(reproduced.stdout)
-    assert {"configure", "download", "mine", "embed", "train@isotropic", "evaluate@base", "report"} <= ran
+    assert {"configure", "download", "mine", "embed-train", "embed-train-derived", "embed-eval@sample-eval",
+            "train@isotropic", "evaluate@base", "report"} <= ran
     beir = json.loads((project / "metrics/beir/isotropic.json").read_text())
     metrics = {"ndcg@10", "map@100", "recall@100", "mrr@10"}
     assert set(beir["sample-eval"]) == metrics | {f"{key}_std" for key in metrics} | {"seeds", "qrels_unknown_documents"}
@@ -105,7 +120,7 @@ def test_exp_run_with_a_lambda_reruns_only_the_architectures_using_it(project, r
     result = run(["dvc", "exp", "run", "-S", "lambda_isotropy=0.7"], project)
     ran = stages_run(result.stdout)
     assert {"train@isotropic", "evaluate@isotropic", "isotropy@isotropic", "report"} <= ran
-    assert not ran & {"download", "mine", "embed", "train@base", "train@baseline", "evaluate@baseline"}
+    assert not ran & {"download", "mine", *EMBED_STAGES, "train@base", "train@baseline", "evaluate@baseline"}
     params = run(["dvc", "params", "diff", "--json"], project)
     change = json.loads(params.stdout)["params.yaml"]["lambda_isotropy"]
     assert (change["old"], change["new"]) == (1.5, 0.7)
@@ -137,7 +152,7 @@ def test_a_training_seed_change_reruns_training_only(project, reproduced):
     result = run(["dvc", "exp", "run", "-S", "train.seeds=[0,1]"], project)
     ran = stages_run(result.stdout)
     assert {"train@isotropic", "train@baseline", "evaluate@isotropic", "isotropy@isotropic", "report"} <= ran
-    assert not ran & {"download", "mine", "embed", "train@base", "evaluate@base"}
+    assert not ran & {"download", "mine", *EMBED_STAGES, "train@base", "evaluate@base"}
     beir = json.loads((project / "metrics/beir/isotropic.json").read_text())["sample-eval"]
     assert sorted(beir["seeds"]) == ["0", "1"]
     per_seed = [beir["seeds"][seed]["ndcg@10"] for seed in ("0", "1")]
@@ -196,4 +211,61 @@ def test_exp_run_keeps_a_dataset_the_user_put_in_data_beir(project, reproduced):
         assert set(json.loads((project / "metrics/beir/isotropic.json").read_text())) == {"mine"}
     finally:
         shutil.rmtree(mine, ignore_errors=True)
+        restore_committed_run(project)
+
+
+def test_a_data_seed_or_mining_change_encodes_nothing(project, reproduced):
+    restore_committed_run(project)
+    try:
+        result = run(["dvc", "exp", "run", "-S", "seed=43", "-S", "mining.rank_min=2", "-S", "train.dev_queries=10"],
+                     project)
+        ran = stages_run(result.stdout)
+        assert {"mine", "train@isotropic", "evaluate@isotropic"} <= ran
+        assert not ran & {"embed-train", "embed-eval@sample-eval"}
+        # the derived-texts stage depends on the data seed (masked copies); in mode pairs it has nothing to encode
+        assert sum(texts_encoded(result).values()) == 0
+        assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+    finally:
+        restore_committed_run(project)
+
+
+def test_adding_a_dataset_encodes_exactly_that_dataset(project, reproduced):
+    restore_committed_run(project)
+    other = project / "data/beir/other-eval"
+    shutil.copytree(project / "data/beir/sample-eval", other)
+    try:
+        result = run(["dvc", "exp", "run", "-S", "evaluate.datasets=[sample-eval,other-eval]"], project)
+        ran = stages_run(result.stdout)
+        assert "embed-eval@other-eval" in ran
+        assert not ran & set(EMBED_STAGES)
+        assert texts_encoded(result) == {
+            "other-eval/queries": line_count(other / "queries.jsonl"),
+            "other-eval/corpus": line_count(other / "corpus.jsonl"),
+        }
+        metrics = json.loads((project / "metrics/beir/isotropic.json").read_text())
+        assert set(metrics) == {"sample-eval", "other-eval"}
+        # the same texts, the same vectors: the copy scores exactly like the original
+        assert metrics["other-eval"]["ndcg@10"] == metrics["sample-eval"]["ndcg@10"]
+        assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
+        restore_committed_run(project)
+
+
+def test_a_changed_encoder_setting_reencodes_every_text(project, reproduced):
+    restore_committed_run(project)
+    try:
+        result = run(["dvc", "exp", "run", "-S", "model.max_seq_length=16"], project)
+        assert set(EMBED_STAGES) <= stages_run(result.stdout)
+        train, evaluation = project / "data/train", project / "data/beir/sample-eval"
+        assert texts_encoded(result) == {
+            "train": line_count(train / "corpus.jsonl") + line_count(train / "queries.jsonl"),
+            "train-derived": 0,
+            "sample-eval/queries": line_count(evaluation / "queries.jsonl"),
+            "sample-eval/corpus": line_count(evaluation / "corpus.jsonl"),
+        }
+        meta = json.loads((project / "data/embeddings/train/meta.json").read_text())
+        assert meta["identity"]["max_seq_length"] == 16 and meta["settings"]["max_seq_length"] == 16
+        assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+    finally:
         restore_committed_run(project)

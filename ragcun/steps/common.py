@@ -6,15 +6,12 @@ import torch
 
 from ragcun import paths
 from ragcun.config import Params, ResolvedArchitecture
+from ragcun.devices import compute_device as device  # noqa: F401  (re-exported for the steps)
 from ragcun.embedding_store import EmbeddingTable
 from ragcun.errors import CheckpointError
 from ragcun.model import RetrievalModel, checkpoint_config, heads_spec, load_checkpoint, read_checkpoint_config
 
 TRAINING_SUMMARY = "training.json"
-
-
-def device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def build_model(architecture: ResolvedArchitecture, with_encoder: bool) -> RetrievalModel:

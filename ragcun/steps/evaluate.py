@@ -10,7 +10,6 @@ import torch
 from ragcun import paths
 from ragcun.config import Params
 from ragcun.data.beir_layout import BeirDataset, document_text, load_dataset
-from ragcun.embedding_store import EmbeddingTable
 from ragcun.io import atomic_path, read_json, write_json
 from ragcun.model import RetrievalModel
 from ragcun.steps.common import TRAINING_SUMMARY, device, load_trained
@@ -31,7 +30,9 @@ def encode_side(
     run_device = torch.device(device())
     model.to(run_device)
     if model.encoder is None:
-        base = EmbeddingTable.load(cache, expect_model=params.model.base).rows(ids)
+        from ragcun.embedding import load_table
+
+        base = load_table(params, cache).rows(ids)
     else:
         base = model.encoder.encode([texts[i] for i in ids], batch_size=batch, device=run_device, description=f"encode {side}")
     parts = [

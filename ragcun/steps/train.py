@@ -11,7 +11,7 @@ import torch
 from ragcun import paths
 from ragcun.config import Params
 from ragcun.data.beir_layout import load_corpus, load_queries
-from ragcun.embedding_store import EmbeddingTable
+from ragcun.embedding_store import CombinedTable
 from ragcun.io import atomic_path, read_jsonl, write_json
 from ragcun.model import checkpoint_config, save_checkpoint
 from ragcun.seeds import aggregate
@@ -30,7 +30,11 @@ def run(params: Params, name: str) -> None:
     mined_dev = read_jsonl(paths.MINED_DEV)
     dev = dev_queries(mined_dev, params.train.dev_queries)
     texts: dict[str, str] | None = None
-    table = None if fine_tune else EmbeddingTable.load(paths.TRAIN_EMBEDDINGS, expect_model=params.model.base)
+    table = None
+    if not fine_tune:
+        from ragcun.embedding import load_table
+
+        table = CombinedTable([load_table(params, paths.TRAIN_EMBEDDINGS), load_table(params, paths.DERIVED_EMBEDDINGS)])
     examples = build_examples(architecture.mode, mined_train)
     if params.train.max_examples is not None:
         examples = examples[: params.train.max_examples]
@@ -65,7 +69,7 @@ def run(params: Params, name: str) -> None:
                 # Its dev metric goes in the training log too, so `dvc plots` shows the untrained reference.
                 Trainer.log_reference(paths.training_log(name, seed), dev_result)
                 continue
-            inputs = [paths.MINED_TRAIN, paths.MINED_DEV, paths.TRAIN_EMBEDDINGS / "ids.json"]
+            inputs = [paths.MINED_TRAIN, paths.MINED_DEV, paths.TRAIN_EMBEDDINGS / "ids.json", paths.DERIVED_EMBEDDINGS / "ids.json"]
             resume_dir = paths.RESUME / f"{name}-{run_fingerprint(architecture, inputs, seed)}"
             trainer = Trainer(architecture, model, examples, dev, source, live_dir=paths.training_log(name, seed),
                               resume_dir=resume_dir, seed=seed)
