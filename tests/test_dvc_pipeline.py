@@ -6,12 +6,14 @@ about a minute; the committed pipeline definition, stages and library are used a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -200,18 +202,26 @@ def test_a_corrupted_checkpoint_fails_in_one_line_and_keeps_the_tracked_metrics(
     assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
 
 
-def test_exp_run_keeps_a_dataset_the_user_put_in_data_beir(project, reproduced):
+@contextlib.contextmanager
+def user_dataset(project: Path, name: str) -> Iterator[Path]:
+    """A copy of sample-eval that a user put in data/beir/<name> (not made by any stage); afterwards it is removed
+    and the committed run restored."""
     restore_committed_run(project)
-    mine = project / "data/beir/mine"
-    shutil.copytree(project / "data/beir/sample-eval", mine)
-    before = folder_bytes(mine)
+    folder = project / "data/beir" / name
+    shutil.copytree(project / "data/beir/sample-eval", folder)
     try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        restore_committed_run(project)
+
+
+def test_exp_run_keeps_a_dataset_the_user_put_in_data_beir(project, reproduced):
+    with user_dataset(project, "mine") as mine:
+        before = folder_bytes(mine)
         run(["dvc", "exp", "run", "-S", "evaluate.datasets=[mine]"], project)
         assert folder_bytes(mine) == before
         assert set(json.loads((project / "metrics/beir/isotropic.json").read_text())) == {"mine"}
-    finally:
-        shutil.rmtree(mine, ignore_errors=True)
-        restore_committed_run(project)
 
 
 def test_a_data_seed_or_mining_change_encodes_nothing(project, reproduced):
@@ -230,10 +240,7 @@ def test_a_data_seed_or_mining_change_encodes_nothing(project, reproduced):
 
 
 def test_adding_a_dataset_encodes_exactly_that_dataset(project, reproduced):
-    restore_committed_run(project)
-    other = project / "data/beir/other-eval"
-    shutil.copytree(project / "data/beir/sample-eval", other)
-    try:
+    with user_dataset(project, "other-eval") as other:
         result = run(["dvc", "exp", "run", "-S", "evaluate.datasets=[sample-eval,other-eval]"], project)
         ran = stages_run(result.stdout)
         assert "embed-eval@other-eval" in ran
@@ -247,9 +254,6 @@ def test_adding_a_dataset_encodes_exactly_that_dataset(project, reproduced):
         # the same texts, the same vectors: the copy scores exactly like the original
         assert metrics["other-eval"]["ndcg@10"] == metrics["sample-eval"]["ndcg@10"]
         assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
-    finally:
-        shutil.rmtree(other, ignore_errors=True)
-        restore_committed_run(project)
 
 
 def test_a_changed_encoder_setting_reencodes_every_text(project, reproduced):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import torch
-
 from ragcun import paths
 from ragcun.config import Params, ResolvedArchitecture
-from ragcun.devices import compute_device as device  # noqa: F401  (re-exported for the steps)
 from ragcun.embedding_store import EmbeddingTable
 from ragcun.errors import CheckpointError
 from ragcun.model import RetrievalModel, checkpoint_config, heads_spec, load_checkpoint, read_checkpoint_config

@@ -12,7 +12,8 @@ from ragcun.config import Params
 from ragcun.data.beir_layout import BeirDataset, document_text, load_dataset
 from ragcun.io import atomic_path, read_json, write_json
 from ragcun.model import RetrievalModel
-from ragcun.steps.common import TRAINING_SUMMARY, device, load_trained
+from ragcun.devices import compute_device, select_device
+from ragcun.steps.common import TRAINING_SUMMARY, load_trained
 
 
 @torch.no_grad()
@@ -27,7 +28,7 @@ def encode_side(
     ids = list(texts)
     batch = params.evaluate.batch_size
     encode = model.encode_queries if side == "queries" else model.encode_documents
-    run_device = torch.device(device())
+    run_device = torch.device(compute_device())
     model.to(run_device)
     if model.encoder is None:
         from ragcun.embedding import load_table
@@ -52,7 +53,6 @@ def run(params: Params, name: str) -> None:
     embeddings for isotropy@ARCH."""
     from ragcun.evaluation import evaluate_results, results_from_search
     from ragcun.isotropy import sample_vectors
-    from ragcun.devices import select_device
     from ragcun.search import exact_search
     from ragcun.seeds import aggregate, seed_label
 

@@ -15,11 +15,11 @@ from ragcun.embedding_store import CombinedTable
 from ragcun.io import atomic_path, read_jsonl, write_json
 from ragcun.model import checkpoint_config, save_checkpoint
 from ragcun.seeds import aggregate
-from ragcun.steps.common import TRAINING_SUMMARY, build_model, device, uses_encoder
+from ragcun.devices import compute_device, select_device
+from ragcun.steps.common import TRAINING_SUMMARY, build_model, uses_encoder
 
 
 def run(params: Params, name: str) -> None:
-    from ragcun.devices import select_device
     from ragcun.training import TextSource, Trainer, dev_metrics, run_fingerprint
     from ragcun.training_data import build_examples, dev_queries
 
@@ -58,7 +58,7 @@ def run(params: Params, name: str) -> None:
             config = checkpoint_config(architecture, model.heads.spec, fine_tuned=fine_tune)
             folder = staging / paths.checkpoint(name, seed).name
             if not architecture.spec.trained:
-                dev_result = dev_metrics(model, dev, source, torch.device(device()))
+                dev_result = dev_metrics(model, dev, source, torch.device(compute_device()))
                 per_seed[seed] = {
                     "best_epoch": 0.0,
                     "best_dev_mrr@10": dev_result["mrr@10"],
