@@ -26,7 +26,7 @@ from ragcun.config import Params
 from ragcun.data.beir_layout import BeirDataset, Corpus, Qrels, Queries, document_text
 from ragcun.embedding_store import EmbeddingTable, write_table
 from ragcun.io import atomic_path
-from ragcun.encoder import BaseEncoder, length_order, resolve_model_path
+from ragcun.encoder import BaseEncoder, resolve_model_path
 from ragcun.training_data import build_examples, dev_queries, document_key, example_keys, query_key, resolve_texts
 
 
@@ -132,16 +132,16 @@ def _resolve(params: Params, keys: list[str], corpus: Corpus, queries: Queries, 
 def embed_texts(
     params: Params, encoder: BaseEncoder | None, texts: Mapping[str, str], name: str, device: str, folder: Path
 ) -> int:
-    """Encode ``texts`` into the table at ``folder``, longest first and streamed to disk batch by batch; returns
+    """Encode ``texts`` into the table at ``folder``, most tokens first and streamed to disk batch by batch; returns
     the number of texts encoded (an empty table needs no encoder)."""
     keys = list(texts)
-    keys = [keys[i] for i in length_order([texts[key] for key in keys])]
     meta = {"identity": encoder_identity(params), "name": name}
     if not keys:
         write_table(folder, [], [], 0, meta)
     else:
         if encoder is None:
             raise ValueError("texts to encode but no encoder")
+        keys = [keys[i] for i in encoder.length_order([texts[key] for key in keys])]
         meta["settings"] = asdict(encoder.settings)
         batches = encoder.encode_in_order(
             [texts[key] for key in keys], batch_size=params.embed.batch_size, device=device,

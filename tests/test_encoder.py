@@ -60,3 +60,26 @@ def test_a_base_model_with_only_pickle_weights_is_refused_without_unpickling(tin
     message = str(raised.value)
     assert str(folder) in message and "safetensors" in message and "\n" not in message
     assert not unpickled, "the pickle file was never opened"
+
+
+def test_texts_are_encoded_most_tokens_first_which_pads_less_than_sorting_by_characters(minilm):
+    # Characters mislead the order: the long word is 28 characters but 10 tokens, the number 16 characters but 12.
+    texts = ["antidisestablishmentarianism", "3.14159265358979", "zzzzqqqqxxxx", "hello"]
+    lengths = minilm.token_lengths(texts)
+    order = minilm.length_order(texts)
+    assert list(lengths[order]) == sorted(lengths, reverse=True)
+    by_characters = np.argsort([-len(text) for text in texts], kind="stable")
+
+    def padded_tokens(order: np.ndarray, batch: int = 2) -> int:
+        sorted_lengths = lengths[order]
+        return sum(int(sorted_lengths[i : i + batch].max()) * len(sorted_lengths[i : i + batch])
+                   for i in range(0, len(texts), batch))
+
+    assert padded_tokens(order) < padded_tokens(by_characters)
+
+
+def test_token_lengths_count_truncated_tokens_in_chunks(minilm):
+    texts = ["word " * 400, "short", ""]
+    lengths = minilm.token_lengths(texts, chunk_size=2)
+    assert lengths[0] == minilm.settings.max_seq_length  # truncated, special tokens included
+    assert list(lengths[1:]) == [len(minilm.tokenizer(text)["input_ids"]) for text in texts[1:]]
