@@ -197,7 +197,9 @@ def model_card(facts: CardFacts) -> str:
         f"Exported by ragcun's `export@{facts.architecture}` stage from built-in sentence-transformers modules "
         "only (no custom code, no `trust_remote_code`).",
         "",
-        f"- Base model: `{facts.base_model}` ({'fine-tuned' if facts.fine_tuned else 'frozen; the Transformer weights are the base model'}'s)",
+        f"- Base model: `{facts.base_model}` ("
+        + ("fine-tuned: the Transformer weights are the fine-tuned encoder's)" if facts.fine_tuned
+           else "frozen: the Transformer weights are the base model's)"),
         f"- Architecture: {facts.pattern}",
         f"- Similarity: `{facts.score}`" + (" (negative Euclidean distance)" if facts.score == "euclidean" else ""),
         f"- Embedding dimension: {facts.embedding_dim}",
