@@ -59,13 +59,30 @@ class SampleConfig(Section):
 
 
 class DataConfig(Section):
-    source: Literal["sample", "msmarco"] = "sample"
+    source: Literal["sample", "msmarco", "beir"] = "sample"
     sample: SampleConfig = SampleConfig()
-    # MS MARCO only: how many training queries to keep (null = all ~500K) and how many dev queries to hold out.
+    # beir only: the folder data/beir/<train_dataset>/ (BEIR layout with qrels/train.tsv) to train on.
+    train_dataset: str | None = None
+    # msmarco and beir: how many training queries to keep (null = all; beir keeps all when there are fewer) and
+    # how many dev queries to hold out (beir: from qrels/dev.tsv, else drawn from the training queries).
     train_queries: int | None = Field(10_000, ge=1)
     dev_queries: int = Field(500, ge=1)
     seed: int = 0
     base_url: str = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets"
+
+    @model_validator(mode="after")
+    def _train_dataset_with_beir(self) -> DataConfig:
+        if self.source == "beir" and not self.train_dataset:
+            raise ValueError("source: beir needs train_dataset: <name> (the folder data/beir/<name>/)")
+        if self.train_dataset is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?", self.train_dataset):
+            raise ValueError(f"train_dataset {self.train_dataset!r} is not a folder name under data/beir/")
+        return self
+
+    def in_domain_dataset(self) -> str | None:
+        """The evaluation dataset whose train split the heads were trained on (its test split is in-domain)."""
+        if self.source == "beir":
+            return self.train_dataset
+        return "msmarco" if self.source == "msmarco" else None
 
 
 class MiningConfig(Section):

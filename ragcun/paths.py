@@ -46,6 +46,14 @@ def model_folder(architecture: str) -> Path:
     return MODELS / architecture
 
 
+EXPORTS = Path("exports")
+
+
+def export_folder(architecture: str) -> Path:
+    """The architecture as a sentence-transformers model folder (the export@ARCH output)."""
+    return EXPORTS / architecture
+
+
 def checkpoint(architecture: str, seed: int) -> Path:
     return MODELS / architecture / f"seed-{seed}"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -60,6 +61,7 @@ _DECIMALS: dict[str, int] = {CHANGE: 2, "effective_rank": 1, PARAMETERS: 0}
 _NDCG_DECIMALS = 4
 _DEFAULT_DECIMALS = 3
 MISSING = "–"  # shown for a value that was not measured
+IN_DOMAIN = "‡"  # marks the column of the dataset whose train split the heads were trained on
 _LATEX_MISSING = "--"  # an en dash in LaTeX without relying on the input encoding
 
 _TEST_NAMES = {"ttest": "paired t-test", "wilcoxon": "Wilcoxon signed-rank test"}
@@ -591,6 +593,11 @@ def isotropy_vs_ndcg_figure(frame: pd.DataFrame, *, x: str = "isoscore", baselin
 # --------------------------------------------------------------------------------------------- report
 
 
+def in_domain_note(dataset: str) -> str:
+    return (f"In-domain: the trained rows were trained on the train split of {dataset}; its column is its test "
+            "split, not zero-shot (the base row is zero-shot everywhere).")
+
+
 def markdown_report(
     frame: pd.DataFrame,
     sig: Significance,
@@ -603,14 +610,22 @@ def markdown_report(
     noise: Collection[str] = (),
     notes: Sequence[str] = (),
     seeds: int = 1,
+    in_domain: str | None = None,
 ) -> str:
     """comparison.md: the table, the flags (inert terms, collapsed rows), a legend (datasets, seeds, test,
-    correction, alpha), the architectures and p-values."""
+    correction, alpha), the architectures and p-values. ``in_domain`` (a dataset trained on) gets ‡ on its
+    column and a line saying so."""
     datasets = datasets_of(frame)
+    table = to_markdown(frame, sig, noise)
+    if in_domain in datasets:
+        header, _, body = table.partition("\n")
+        column = re.escape(f"{NDCG_PREFIX}{in_domain}")
+        # the lookahead keeps a dataset whose name extends this one ("sci" vs "scifact") unmarked
+        table = re.sub(rf"{column}(?=\s*\|)", f"{NDCG_PREFIX}{in_domain} {IN_DOMAIN}", header, count=1) + "\n" + body
     lines = [
         "# Comparison of architectures",
         "",
-        to_markdown(frame, sig, noise),
+        table,
     ]
     if notes:
         lines += ["**Read with care:**", ""] + [f"- ⚠ {note}" for note in notes] + [""]
@@ -625,6 +640,10 @@ def markdown_report(
         "to 0; sigreg: lower); parameters are not ranked.",
         f"- {significance_note(baseline, test, correction, alpha, len(datasets))}",
         f"- {MISSING}: not measured.",
+    ]
+    if in_domain in datasets:
+        lines.append(f"- {IN_DOMAIN} {in_domain_note(in_domain)}")
+    lines += [
         "",
         "## Architectures",
         "",
@@ -660,6 +679,7 @@ def write_report(
     plot_x: str = "isoscore",
     weights: Mapping[str, Mapping[str, float]] | None = None,
     seeds: int = 1,
+    in_domain: str | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Write comparison.md, comparison.csv, comparison.tex and isotropy_vs_ndcg.png into ``out_dir``, and
     eigenvalue_spectra.png when ``spectra`` (document-embedding eigenvalues per architecture) are given.
@@ -697,11 +717,11 @@ def write_report(
     noise = within_seed_noise(frame, baseline)
     markdown = markdown_report(
         frame, sig, baseline=baseline, test=test, correction=correction, alpha=alpha, descriptions=descriptions,
-        noise=noise, notes=notes, seeds=seeds,
+        noise=noise, notes=notes, seeds=seeds, in_domain=in_domain,
     )
     latex = to_latex(
         frame, sig, note=latex_significance_note(baseline, test, correction, alpha, len(datasets)),
-        noise=noise, notes_below=notes,
+        noise=noise, notes_below=[*notes, *([in_domain_note(in_domain)] if in_domain in datasets else [])],
     )
     for name, text in (("comparison.md", markdown), ("comparison.csv", to_csv(frame)), ("comparison.tex", latex)):
         with atomic_path(out_dir / name) as staging:

@@ -38,6 +38,8 @@ def test_the_committed_params_are_valid_and_name_every_seed_architecture():
         ({"architectures": {"x": {"score": "manhattan"}}, "report": {"baseline": "x"}}, "architectures.x.score: 'manhattan' is not allowed"),
         ({"evaluate": {"datasets": ["scifct"]}}, "evaluate.datasets: unknown dataset 'scifct' (did you mean 'scifact'?)"),
         ({"report": {"baseline": "basline"}}, "report.baseline names unknown architecture 'basline' (did you mean 'baseline'?)"),
+        ({"data": {"source": "beir"}}, "params.yaml: data: source: beir needs train_dataset: <name>"),
+        ({"data": {"source": "beir", "train_dataset": "../etc"}}, "data: train_dataset '../etc' is not a folder name"),
         ({"train": {"epochs": "three"}}, "train.epochs: input should be a valid integer"),
         ({"mining": {"rank_max": 500}}, "mining: need rank_min <= rank_max <= top_k"),
         ({"architectures": {"x": {"ema_target": True}}, "report": {"baseline": "x"}}, "ema_target needs a predictor"),

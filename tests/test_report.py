@@ -492,3 +492,15 @@ def test_write_report_puts_the_flags_under_both_tables(inputs, tmp_path) -> None
     summary = report.headline(frame)
     assert set(summary) == set(ARCHS)
     assert summary["iso_pred"]["isoscore"] == 0.4 and "ndcg@10" in summary["iso_pred"]
+
+
+def test_the_dataset_trained_on_is_marked_in_domain_in_both_tables(inputs, tmp_path) -> None:
+    report.write_report(tmp_path, in_domain="scifact", **inputs)
+    markdown = (tmp_path / "comparison.md").read_text(encoding="utf-8")
+    header = markdown.splitlines()[2]
+    assert f"ndcg@10 scifact {report.IN_DOMAIN}" in header and f"set_50% {report.IN_DOMAIN}" not in header
+    assert f"- {report.IN_DOMAIN} In-domain: the trained rows were trained on the train split of scifact" in markdown
+    assert "train split of scifact" in (tmp_path / "comparison.tex").read_text(encoding="utf-8")
+    # a dataset trained on but not evaluated marks nothing
+    report.write_report(tmp_path, in_domain="nfcorpus", **inputs)
+    assert report.IN_DOMAIN not in (tmp_path / "comparison.md").read_text(encoding="utf-8")

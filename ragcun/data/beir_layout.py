@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,11 +63,9 @@ def load_queries(folder: str | Path, dataset: str | None = None) -> Queries:
     return queries
 
 
-def load_qrels(folder: str | Path, split: str, dataset: str | None = None) -> Qrels:
-    folder = Path(folder)
-    dataset = dataset or folder.name
-    path = _require(folder / "qrels" / f"{split}.tsv", dataset)
-    qrels: Qrels = {}
+def iter_qrels(path: Path) -> Iterator[tuple[int, str, str, int]]:
+    """(line number, query id, document id, score) of every judgement of a qrels file; a malformed line raises
+    DataError naming file and line."""
     with path.open(encoding=READ_ENCODING, newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_MINIMAL)
         for line_number, row in enumerate(reader, start=1):
@@ -80,7 +79,16 @@ def load_qrels(folder: str | Path, split: str, dataset: str | None = None) -> Qr
                 score = int(row[2])
             except ValueError:
                 raise DataError(f"{path}:{line_number}: score {row[2]!r} is not an integer") from None
-            qrels.setdefault(row[0], {})[row[1]] = score
+            yield line_number, row[0], row[1], score
+
+
+def load_qrels(folder: str | Path, split: str, dataset: str | None = None) -> Qrels:
+    folder = Path(folder)
+    dataset = dataset or folder.name
+    path = _require(folder / "qrels" / f"{split}.tsv", dataset)
+    qrels: Qrels = {}
+    for _, query_id, doc_id, score in iter_qrels(path):
+        qrels.setdefault(query_id, {})[doc_id] = score
     if not qrels:
         raise DataError(f"dataset {dataset!r}: {path} holds no judgements")
     return qrels

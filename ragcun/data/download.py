@@ -64,7 +64,7 @@ from tqdm.auto import tqdm
 from ragcun.config import CQADUPSTACK_FORUMS
 from ragcun.data.beir_layout import Qrels, load_qrels
 from ragcun.errors import ConfigError, DataError, DownloadError
-from ragcun.io import atomic_path
+from ragcun.io import READ_ENCODING, atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -434,11 +434,15 @@ def ensure_msmarco_training(
     dev_queries: int,
     seed: int,
     cache_dir: str | Path | None = None,
+    local: str | Path | None = None,
     md5: str | None | _Published = PUBLISHED,
     timeout: float = 60,
     retries: int = 2,
 ) -> Path:
     """Write the MS MARCO training collection to `root` in BEIR layout; return `root`.
+
+    `local` is an MS MARCO folder already on disk in BEIR layout (the stage passes ``data/beir/msmarco``): when
+    it exists it is the source, checked and used with no network access, as every folder in data/beir is.
 
     The extracted ``msmarco/`` is kept in `cache_dir` (default: ``downloads`` beside
     `root`, i.e. ``data/downloads/msmarco``) and reused there without network access.
@@ -451,7 +455,11 @@ def ensure_msmarco_training(
     root = Path(root)
     cache = Path(cache_dir) if cache_dir is not None else root.parent / "downloads"
     source = cache / "msmarco"
-    if source.exists():
+    if local is not None and Path(local).exists():
+        source = Path(local)
+        check_beir_folder(source, "msmarco", MSMARCO_SOURCE_FILES)
+        logger.info("msmarco: using the copy already at %s", source)
+    elif source.exists():
         check_beir_folder(source, "msmarco", MSMARCO_SOURCE_FILES)
     else:
         _download_archive(
@@ -506,7 +514,7 @@ def _write_qrels(path: Path, qrels: Qrels, selected: set[str]) -> None:
 def _copy_selected_queries(source: Path, dest: Path, wanted: set[str]) -> None:
     """Copy the lines of `source` whose _id is wanted, verbatim and in file order."""
     missing = set(wanted)
-    with source.open(encoding="utf-8") as reader, dest.open("w", encoding="utf-8") as writer:
+    with source.open(encoding=READ_ENCODING) as reader, dest.open("w", encoding="utf-8") as writer:
         for line_number, line in enumerate(reader, start=1):
             if not line.strip():
                 continue
@@ -521,7 +529,7 @@ def _copy_selected_queries(source: Path, dest: Path, wanted: set[str]) -> None:
 def _copy_corpus(source: Path, dest: Path, needed_docs: set[str]) -> None:
     """Copy the corpus line by line, checking each line's JSON and that every judged doc is present."""
     missing = set(needed_docs)
-    with source.open(encoding="utf-8") as reader, dest.open("w", encoding="utf-8") as writer:
+    with source.open(encoding=READ_ENCODING) as reader, dest.open("w", encoding="utf-8") as writer:
         for line_number, line in enumerate(tqdm(reader, desc="corpus", unit=" docs", leave=False), start=1):
             if not line.strip():
                 continue
@@ -541,3 +549,139 @@ def _record_id(line: str, path: Path, line_number: int) -> str:
     if not isinstance(record, dict) or not isinstance(record.get("_id"), str):
         raise DataError(f"{path}:{line_number}: expected a JSON object with a string '_id'")
     return record["_id"]
+
+
+# --------------------------------------------------------------------------- BEIR-layout training collection
+
+BEIR_TRAINING_FILES = ("corpus.jsonl", "queries.jsonl", "qrels/train.tsv")
+
+
+class _Judgements:
+    """One qrels split with the line of each judgement, so an unknown id is reported where it is written."""
+
+    def __init__(self, path: Path) -> None:
+        from ragcun.data.beir_layout import iter_qrels
+
+        self.path = path
+        self.qrels: Qrels = {}
+        self.lines: dict[tuple[str, str], int] = {}
+        for line_number, query_id, doc_id, score in iter_qrels(path):
+            self.qrels.setdefault(query_id, {})[doc_id] = score
+            self.lines.setdefault((query_id, doc_id), line_number)
+
+    def first_unknown(self, queries: set[str], documents: set[str]) -> str | None:
+        """`<file>:<line>: ...` for the first judgement (in file order) naming an unknown query or document."""
+        for (query_id, doc_id), line_number in sorted(self.lines.items(), key=lambda item: item[1]):
+            if query_id not in queries:
+                return f"{self.path}:{line_number}: query {query_id!r} is not in queries.jsonl"
+            if doc_id not in documents:
+                return f"{self.path}:{line_number}: document {doc_id!r} is not in corpus.jsonl"
+        return None
+
+
+def _ids_of(path: Path, dataset: str, *, needs_text: bool = False) -> set[str]:
+    """Every `_id` of a JSONL file, read line by line (the corpus may have millions of lines)."""
+    ids: set[str] = set()
+    with path.open(encoding=READ_ENCODING) as reader:
+        for line_number, line in enumerate(reader, start=1):
+            if not line.strip():
+                continue
+            ids.add(_record_id(line, path, line_number))
+            if needs_text and not isinstance(json.loads(line).get("text"), str):
+                raise DataError(f"{path}:{line_number}: expected a string 'text'")
+    if not ids:
+        raise DataError(f"dataset {dataset!r}: {path} is empty")
+    return ids
+
+
+def _with_positive(qrels: Qrels) -> list[str]:
+    return sorted(query_id for query_id, judged in qrels.items() if any(score > 0 for score in judged.values()))
+
+
+def ensure_beir_training(
+    root: str | Path,
+    source: str | Path,
+    name: str,
+    *,
+    train_queries: int | None,
+    dev_queries: int,
+    seed: int,
+) -> Path:
+    """Write the training collection `root` (data/train) from a BEIR-layout folder `source` (data/beir/<name>).
+
+    Reads corpus.jsonl, queries.jsonl, qrels/train.tsv and, when present, qrels/dev.tsv; without one, the dev
+    queries are a seeded draw of `dev_queries` training queries (with a positive judgement) and are removed
+    from training, so the two never overlap. A dev.tsv query that is also in train.tsv is dropped from training
+    for the same reason. `train_queries` caps the training queries (a seeded draw; None or more than there are:
+    all). Everything is checked before anything is written: a missing file or split, an empty file, a malformed
+    line or a judgement naming an unknown query or document is a DataError naming the dataset, file and line.
+    The same layout as ``ensure_msmarco_training`` writes: the full corpus (a copy), the selected queries, and
+    qrels/train.tsv and qrels/dev.tsv restricted to them.
+    """
+    root, source = Path(root), Path(source)
+    if not source.is_dir():
+        raise DataError(
+            f"dataset {name!r}: {source} is missing; put a BEIR-layout folder there (corpus.jsonl, queries.jsonl, "
+            "qrels/train.tsv) or list a downloadable BEIR dataset in evaluate.datasets"
+        )
+    for relative in BEIR_TRAINING_FILES:
+        path = source / relative
+        if not path.is_file():
+            split = " (data.source: beir trains on its train split)" if relative.startswith("qrels/") else ""
+            raise DataError(f"dataset {name!r}: missing {path}{split}")
+        if path.stat().st_size == 0:
+            raise DataError(f"dataset {name!r}: {path} is empty")
+    train = _Judgements(source / "qrels" / "train.tsv")
+    dev_path = source / "qrels" / "dev.tsv"
+    dev = _Judgements(dev_path) if dev_path.is_file() else None
+    for split in (train, dev):
+        if split is not None and not split.qrels:
+            raise DataError(f"dataset {name!r}: {split.path} holds no judgements")
+    documents = _ids_of(source / "corpus.jsonl", name)
+    queries = _ids_of(source / "queries.jsonl", name, needs_text=True)
+    for split in (train, dev):
+        problem = split.first_unknown(queries, documents) if split is not None else None
+        if problem is not None:
+            raise DataError(f"dataset {name!r}: {problem}")
+
+    train_stream, dev_stream = np.random.SeedSequence(seed).spawn(2)
+    train_rng, dev_rng = np.random.default_rng(train_stream), np.random.default_rng(dev_stream)
+    if dev is not None:
+        dev_ids = set(_draw(_with_positive(dev.qrels), dev_queries, dev_rng, "dev_queries", dev.path))
+        candidates = [query_id for query_id in sorted(train.qrels) if query_id not in set(dev.qrels)]
+        if len(candidates) < len(train.qrels):
+            logger.warning("dataset %r: %d queries of qrels/train.tsv are also in qrels/dev.tsv; they are not trained on",
+                           name, len(train.qrels) - len(candidates))
+    else:
+        with_positive = _with_positive(train.qrels)
+        if dev_queries >= len(with_positive):
+            raise ConfigError(
+                f"data.dev_queries={dev_queries} leaves no training query: {train.path} has {len(with_positive)} "
+                "queries with a positive judgement and no qrels/dev.tsv to hold out instead; lower data.dev_queries"
+            )
+        dev_ids = set(_draw(with_positive, dev_queries, dev_rng, "dev_queries", train.path))
+        candidates = [query_id for query_id in sorted(train.qrels) if query_id not in dev_ids]
+    if not candidates:
+        raise DataError(f"dataset {name!r}: no query of {train.path} is left for training")
+    train_ids = set(_draw(candidates, train_queries, train_rng, "train_queries", train.path))
+    dev_qrels = dev.qrels if dev is not None else train.qrels
+
+    with atomic_path(root) as staging:
+        (staging / "qrels").mkdir(parents=True)
+        _write_qrels(staging / "qrels" / "train.tsv", train.qrels, train_ids)
+        _write_qrels(staging / "qrels" / "dev.tsv", dev_qrels, dev_ids)
+        _copy_selected_queries(source / "queries.jsonl", staging / "queries.jsonl", train_ids | dev_ids)
+        _copy_corpus(source / "corpus.jsonl", staging / "corpus.jsonl", set())
+    logger.info("%s: %d train and %d dev queries of %r written (dev from %s)", root, len(train_ids), len(dev_ids),
+                name, "qrels/dev.tsv" if dev is not None else "a seeded split of qrels/train.tsv")
+    return root
+
+
+def _draw(ids: list[str], count: int | None, rng: np.random.Generator, key: str, path: Path) -> list[str]:
+    """At most `count` of the sorted `ids` (None: all), a seeded draw; a larger count keeps every id of a smaller."""
+    if not ids:
+        raise DataError(f"{path}: no query with a positive judgement to draw {key} from")
+    if count is None or count >= len(ids):
+        return list(ids)
+    order = rng.permutation(len(ids))[:count]
+    return [ids[index] for index in order]

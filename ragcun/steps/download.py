@@ -8,7 +8,7 @@ from ragcun.errors import DataError
 
 
 def run(params: Params) -> None:
-    from ragcun.data.download import ensure_beir_dataset, ensure_msmarco_training
+    from ragcun.data.download import ensure_beir_dataset, ensure_beir_training, ensure_msmarco_training
 
     data = params.data
     if data.source == "sample":
@@ -25,14 +25,6 @@ def run(params: Params) -> None:
             eval_documents=sample.eval_documents,
             eval_queries=sample.eval_queries,
         )
-    else:
-        ensure_msmarco_training(
-            paths.TRAIN_COLLECTION,
-            base_url=data.base_url,
-            train_queries=data.train_queries,
-            dev_queries=data.dev_queries,
-            seed=data.seed,
-        )
     for name in params.evaluate.datasets:
         if name == SAMPLE_EVAL_DATASET and data.source == "sample":
             continue
@@ -41,6 +33,26 @@ def run(params: Params) -> None:
                 f"dataset {name!r} is the embedded sample's evaluation set: it exists only with data.source: sample"
             )
         ensure_beir_dataset(name, paths.BEIR_ROOT, base_url=data.base_url)
+    # After the evaluation sets: a BEIR dataset trained on and listed in evaluate.datasets is fetched there first.
+    if data.source == "msmarco":
+        ensure_msmarco_training(
+            paths.TRAIN_COLLECTION,
+            base_url=data.base_url,
+            train_queries=data.train_queries,
+            dev_queries=data.dev_queries,
+            seed=data.seed,
+            local=paths.beir_folder("msmarco"),
+        )
+    elif data.source == "beir":
+        assert data.train_dataset is not None  # DataConfig requires it with source: beir
+        ensure_beir_training(
+            paths.TRAIN_COLLECTION,
+            paths.beir_folder(data.train_dataset),
+            data.train_dataset,
+            train_queries=data.train_queries,
+            dev_queries=data.dev_queries,
+            seed=data.seed,
+        )
     check_datasets(params.evaluate.datasets)
 
 

@@ -44,6 +44,7 @@ def run(params: Params) -> None:
         test=params.report.significance,
         correction=params.report.correction,
         alpha=params.report.alpha,
+        in_domain=params.data.in_domain_dataset(),
     )
     write_json(paths.SUMMARY_METRICS, headline(frame))
     # The same flags as under the table, on the console of `dvc repro`.
