@@ -42,6 +42,9 @@ def run_stage(main: Callable[[], None], stage: str = "stage") -> None:
     # beir logs every metric at INFO for each call (also for each epoch's dev check): keep its warnings only.
     for noisy in ("beir", "root"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # getLogger("root") is the root logger itself, so the line above also hid ragcun's own INFO messages (the
+    # training duration, the per-process shares of data-parallel training): keep those.
+    logging.getLogger("ragcun").setLevel(logging.INFO)
     exit_code = 1  # an unexpected exception propagates with its traceback and Python's exit code 1
     try:
         main()

@@ -165,6 +165,17 @@ class TrainConfig(Section):
     gradient_checkpointing: bool = False
     compile: bool = False
     masking: MaskingConfig = MaskingConfig()
+    # Data-parallel training processes (one per GPU): auto = every visible GPU (1 on CPU, and 1 inside a DVC
+    # queue/temp executor, where each experiment keeps its one GPU); N > 1 relaunches the stage through
+    # `accelerate launch` (ragcun/launch.py). batch_size stays the global batch: each process gets batch_size / N.
+    processes: Literal["auto"] | int = "auto"
+
+    @field_validator("processes", mode="before")
+    @classmethod
+    def _processes(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError("must be auto or a whole number >= 1")
 
     @field_validator("seeds")
     @classmethod

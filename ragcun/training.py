@@ -1,5 +1,12 @@
-"""Training one architecture: Accelerate for devices, mixed precision, accumulation and multi-GPU; DVCLive
-for the logs; dev MRR@10 for model selection; per-epoch resumable state.
+"""Training one architecture: Accelerate for devices, mixed precision, accumulation and data parallelism;
+DVCLive for the logs; dev MRR@10 for model selection; per-epoch resumable state.
+
+Data parallelism (N processes, README "Running on GPUs"): every epoch has one seeded order of the examples,
+whatever N, cut into global batches of ``train.batch_size``; Accelerate's dataloader (``split_batches``) gives
+process r rows r*B/N .. (r+1)*B/N - 1 of each, the model is wrapped in DDP by ``accelerator.prepare``, and the
+losses see the gathered global batch (ragcun/losses/distributed.py), so N processes take the one-process
+steps. The main process alone scores the dev queries, logs, saves the resume state and returns the outcome to
+write; the others wait for it at the end of each epoch.
 
 The defects of the earlier scripts are avoided on purpose: the schedule steps once per optimiser step (so
 warmup finishes), every configured learning rate reaches its parameter group, the best epoch is chosen by a
@@ -31,9 +38,11 @@ from tqdm.auto import tqdm
 from ragcun.config import ResolvedArchitecture
 from ragcun.diagnostics import LOSS_TERMS
 from ragcun.embedding_store import CombinedTable, EmbeddingTable
-from ragcun.errors import TrainingDivergedError
+from ragcun.errors import ConfigError, TrainingDivergedError
 from ragcun.evaluation import evaluate_results
+from ragcun.launch import per_process_batch
 from ragcun.losses import LossWeights, combine_losses
+from ragcun.losses.distributed import global_batch, touching_every_output
 from ragcun.model import RetrievalModel
 from ragcun.scoring import pairwise_scores
 from ragcun.training_data import DevQuery, Example, split_key
@@ -99,9 +108,20 @@ def calibration_features(
 
 @dataclass
 class TrainingOutcome:
+    """What a training run hands back to write. Only the main process (``writer``) has metrics, best state
+    and history; the other processes of a data-parallel run return empty ones and write nothing."""
+
     metrics: dict[str, float]
     best_state: dict[str, torch.Tensor]
     history: list[dict[str, float]] = field(default_factory=list)
+    writer: bool = True
+
+
+def process_state() -> Any:
+    """Accelerate's view of this process (rank, number of processes), on the device Trainer.fit uses."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def loss_weights(architecture: ResolvedArchitecture) -> LossWeights:
@@ -242,11 +262,14 @@ class ResumeState:
         shutil.rmtree(self.folder, ignore_errors=True)
         staging.rename(self.folder)
 
-    def load_or_discard(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> tuple[dict, dict] | None:
+    def load_or_discard(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                        discard: bool = True) -> tuple[dict, dict] | None:
         """Apply the saved state to model, optimizer, scheduler and torch's RNG and return (progress, best state),
         or None when there is none. A state that cannot be read or does not fit this model (a truncated file
         after a crash, a hand edit) is deleted with a warning naming it, and training starts afresh: it is
-        never half-applied and never blocks training."""
+        never half-applied and never blocks training. With ``discard=False`` (a data-parallel process other
+        than the main one, which has already checked the state) an unreadable state is an error instead: that
+        process must not start afresh while the main one resumes."""
         if not self.exists():
             return None
         snapshot = _Snapshot.of(model, optimizer, scheduler)
@@ -259,6 +282,8 @@ class ResumeState:
         except _UNREADABLE as error:
             snapshot.restore(model, optimizer, scheduler)
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            if not discard:
+                raise RuntimeError(f"{self.folder}: the resume state the main process read is unreadable here ({first})") from error
             logger.warning("%s: discarding an unreadable resume state (%s); training restarts from epoch 1",
                            self.folder, first)
             self.clear()
@@ -370,11 +395,50 @@ def _epoch_order(count: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(count, generator=generator).tolist()
 
 
-def _batches(order: list[int], batch_size: int) -> list[list[int]]:
-    """Full batches only (a one-example batch has no in-batch negatives), unless all examples fit in one."""
-    if len(order) <= batch_size:
-        return [order]
-    return [order[i : i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
+class EpochOrder(torch.utils.data.Sampler[int]):
+    """The seeded order of one epoch's examples: it depends on the seed and the epoch, never on the number of
+    processes (Accelerate's dataloader splits each batch of it between them)."""
+
+    def __init__(self, count: int, seed: int) -> None:
+        self.count = count
+        self.seed = seed
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        return iter(_epoch_order(self.count, self.seed, self.epoch))
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def global_batch_size(count: int, batch_size: int, processes: int) -> int:
+    """The batch size the epochs are cut into: ``batch_size`` (full batches only: a one-example batch has no
+    in-batch negatives), or, when all ``count`` examples fit in one batch, all of them less the remainder
+    modulo ``processes`` (every process must hold an equal share)."""
+    per_process_batch(batch_size, processes)
+    if count > batch_size:
+        return batch_size
+    size = count - count % processes
+    if size < max(2, processes):
+        raise ConfigError(f"{count} training examples are too few for a batch shared by {processes} processes")
+    return size
+
+
+def epoch_batches(count: int, batch_size: int, seed: int, processes: int = 1) -> torch.utils.data.DataLoader:
+    """A dataloader of the example indices of each epoch's global batches (``set_epoch`` picks the epoch),
+    to be split between processes by ``accelerator.prepare``."""
+    size = global_batch_size(count, batch_size, processes)
+    sampler = torch.utils.data.BatchSampler(EpochOrder(count, seed), size, drop_last=True)
+    return torch.utils.data.DataLoader(range(count), batch_sampler=sampler, collate_fn=list)
+
+
+def _process_seed(seed: int, epoch: int, process: int) -> int:
+    """The dropout seed of a process other than the main one for an epoch: each process draws its own masks.
+    The main process keeps the one-process stream (seeded once, saved in the resume state)."""
+    return (seed * 1_000_003 + epoch) * 1_009 + process
 
 
 class Trainer:
@@ -402,7 +466,7 @@ class Trainer:
         self.seed = seed
 
     def fit(self) -> TrainingOutcome:
-        from accelerate import Accelerator
+        from accelerate import Accelerator, DataLoaderConfiguration
 
         config = self.train_config
         seed = self.seed
@@ -412,43 +476,60 @@ class Trainer:
             mixed_precision=config.mixed_precision,
             gradient_accumulation_steps=config.gradient_accumulation_steps,
             cpu=not torch.cuda.is_available(),
+            # split_batches: train.batch_size is the global batch, each process trains 1/N of it, and the
+            # prepared scheduler steps once per optimiser step (not N times).
+            dataloader_config=DataLoaderConfiguration(split_batches=True),
         )
+        main = accelerator.is_main_process
+        processes = accelerator.num_processes
+        loader = epoch_batches(len(self.examples), config.batch_size, seed, processes)
+        if processes > 1:
+            self._check_equal_shapes()
         model = self.model
         model.to(accelerator.device)
         model.heads.calibrate(
             calibration_features(model, self.examples, self.source, accelerator.device), config.target_std
         )
         if model.encoder is not None and config.gradient_checkpointing:
-            model.encoder.model.gradient_checkpointing_enable()
+            # Non-reentrant checkpointing: the reentrant kind does not work under DDP.
+            model.encoder.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         optimizer = torch.optim.AdamW(
             parameter_groups(model, config.lr_head, config.lr_base, config.weight_decay)
         )
-        batches_per_epoch = len(_batches(list(range(len(self.examples))), config.batch_size))
+        batches_per_epoch = len(loader)
         steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
         total_steps = steps_per_epoch * config.epochs
         scheduler = linear_warmup_then_decay(optimizer, round(config.warmup_ratio * total_steps), total_steps)
-        model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+        model, optimizer, scheduler, loader = accelerator.prepare(model, optimizer, scheduler, loader)
         core: RetrievalModel = accelerator.unwrap_model(model)
         forward = torch.compile(model) if config.compile else model
         device = accelerator.device
 
         progress = {"epoch": 0, "step": 0, "best_epoch": 0, "best_mrr": -1.0, "history": [], "seconds": 0.0}
-        best_state = {k: v.detach().clone() for k, v in core.state_dict().items()}
-        resumed = self.resume.load_or_discard(core, optimizer, scheduler) if self.resume is not None else None
+        best_state = {k: v.detach().clone() for k, v in core.state_dict().items()} if main else {}
+        resumed = self._resume(accelerator, core, optimizer, scheduler)
         if resumed is not None:
-            progress, best_state = resumed
-            logger.info("resuming %s after epoch %d", self.architecture.name, progress["epoch"])
+            progress, saved_best = resumed
+            best_state = saved_best if main else {}
+            if main:
+                logger.info("resuming %s after epoch %d", self.architecture.name, progress["epoch"])
 
-        live = self._live(resume=progress["epoch"] > 0)
+        live = self._live(resume=progress["epoch"] > 0) if main else None
         start_time = time.perf_counter() - progress["seconds"]
         epoch_means: dict[str, float] = {}
         for epoch in range(progress["epoch"] + 1, config.epochs + 1):
             model.train()
+            if not main:
+                torch.manual_seed(_process_seed(seed, epoch, accelerator.process_index))
             sums: dict[str, float] = {}
-            batches = _batches(_epoch_order(len(self.examples), seed, epoch), config.batch_size)
-            bar = tqdm(batches, desc=f"{self.architecture.name} epoch {epoch}", unit="batch", leave=False)
+            loader.set_epoch(epoch)
+            # Only the main process shows a bar; passing disable=False would override TQDM_DISABLE there.
+            quiet = {} if main else {"disable": True}
+            bar = tqdm(loader, desc=f"{self.architecture.name} epoch {epoch}", unit="batch", leave=False, **quiet)
+            trained = 0
             for batch_number, indices in enumerate(bar):
                 batch = [self.examples[i] for i in indices]
+                trained += len(batch)
                 with accelerator.accumulate(model):
                     losses = self._batch_losses(forward, core, batch, device, progress["step"], accelerator)
                     self._check_finite(losses, epoch, batch_number)
@@ -468,6 +549,15 @@ class Trainer:
                     values.update(weighted_shares(values, self.weights))
                     self._log_step(live, progress["step"], values, scheduler)
                     bar.set_postfix(loss=f"{values['total']:.4f}")
+            if processes > 1:
+                logger.info("%s epoch %d: process %d of %d trained %d examples in %d batches",
+                            self.architecture.name, epoch, accelerator.process_index + 1, processes, trained,
+                            batches_per_epoch)
+            progress["epoch"] = epoch
+            if not main:
+                # The main process scores, logs and saves; the others wait for it, then train the next epoch.
+                accelerator.wait_for_everyone()
+                continue
             steps = max(1, steps_per_epoch)
             epoch_means = {name: total / steps for name, total in sums.items()}
             dev = dev_metrics(core, self.dev, self.source, device)
@@ -482,12 +572,14 @@ class Trainer:
                 progress["best_mrr"], progress["best_epoch"] = dev["mrr@10"], epoch
                 best_state = {k: v.detach().cpu().clone() for k, v in core.state_dict().items()}
             self._log_epoch(live, progress["step"], dev)
-            progress["epoch"] = epoch
             progress["seconds"] = time.perf_counter() - start_time
-            if self.resume is not None and accelerator.is_main_process:
+            if self.resume is not None:
                 self.resume.save(core, optimizer, scheduler, progress, best_state)
+            accelerator.wait_for_everyone()
         if live is not None:
             _end_live(live)
+        if not main:
+            return TrainingOutcome(metrics={}, best_state={}, writer=False)
         history = progress["history"]
         final = history[-1] if history else {}
         metrics = {
@@ -515,9 +607,11 @@ class Trainer:
         # A fresh, seeded set of SIGReg directions every step.
         generator = torch.Generator(device=device).manual_seed(self.seed * 7919 + step)
         with accelerator.autocast():
-            outputs = forward(queries, positives, negatives)
-            return combine_losses(
-                outputs,
+            local = forward(queries, positives, negatives)
+            # With N processes every process computes the loss of the whole global batch (see
+            # ragcun/losses/distributed.py for why its gradients need no rescaling).
+            losses = combine_losses(
+                global_batch(local),
                 self.weights,
                 isotropy_kind=self.architecture.isotropy,
                 temperature=self.architecture.temperature,
@@ -525,6 +619,30 @@ class Trainer:
                 target_std=config.target_std,
                 generator=generator,
                 sigreg_directions=config.sigreg_directions,
+            )
+            if accelerator.num_processes > 1:
+                losses["total"] = touching_every_output(losses["total"], local)
+            return losses
+
+    def _resume(self, accelerator: Any, core: RetrievalModel, optimizer: torch.optim.Optimizer,
+                scheduler: Any) -> tuple[dict, dict] | None:
+        """The saved state of this run, applied to every process. The main process reads it first and deletes
+        it if unreadable; only then do the others read it, so none reads a state that is being deleted."""
+        if self.resume is None:
+            return None
+        resumed = self.resume.load_or_discard(core, optimizer, scheduler) if accelerator.is_main_process else None
+        accelerator.wait_for_everyone()
+        if not accelerator.is_main_process:
+            resumed = self.resume.load_or_discard(core, optimizer, scheduler, discard=False)
+        return resumed
+
+    def _check_equal_shapes(self) -> None:
+        """Every process must gather tensors of one shape: the same number of negatives in every example."""
+        counts = {len(example.negatives) for example in self.examples}
+        if len(counts) > 1:
+            raise ConfigError(
+                f"{self.architecture.name}: training examples have {sorted(counts)} negatives; data-parallel "
+                "training needs the same number in each (as the mine stage writes them)"
             )
 
     def _check_finite(self, losses: dict[str, torch.Tensor], epoch: int, batch: int) -> None:

@@ -17,12 +17,18 @@ values and gradients against one process).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 
 from ragcun.heads import HeadOutputs
+
+# torch 2.13 marks this autograd gather deprecated in favour of a private module (_functional_collectives); it is
+# still the documented gather that carries gradients, and the warning would repeat in every training process.
+warnings.filterwarnings("ignore", message="torch.distributed.nn.functional.all_gather is deprecated",
+                        category=FutureWarning)
 
 
 def world_size() -> int:

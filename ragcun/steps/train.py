@@ -1,8 +1,13 @@
 """The train@ARCH stage: train one architecture once per training seed, keep each run's best epoch by dev
-MRR@10. All seeds run in this one process, so start-up (Python, torch, data loading) is paid once."""
+MRR@10. All seeds run in this one process, so start-up (Python, torch, data loading) is paid once.
+
+With ``train.processes`` above 1 the stage relaunches itself through `accelerate launch` (ragcun/launch.py);
+in the launched processes every one trains its share of each batch and the main process alone writes the
+model folder, the training logs and the resume states."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from typing import Any
 
@@ -20,11 +25,22 @@ from ragcun.steps.common import TRAINING_SUMMARY, build_model, uses_encoder
 
 
 def run(params: Params, name: str) -> None:
-    from ragcun.training import TextSource, Trainer, dev_metrics, run_fingerprint
+    from ragcun.launch import per_process_batch, relaunch_training, training_processes, under_launcher
+    from ragcun.training import TextSource, Trainer, dev_metrics, process_state, run_fingerprint
     from ragcun.training_data import build_examples, dev_queries
 
-    select_device()
     architecture = params.architecture(name)
+    if not under_launcher():
+        processes = training_processes(params.train.processes) if architecture.spec.trained else 1
+        if processes > 1:
+            per_process_batch(params.train.batch_size, processes)  # fails here, before any process starts
+            relaunch_training(name, params.model_dump(mode="json"), processes, params.train.mixed_precision)
+            return
+        # One process: take a free GPU (a queued experiment's share); launched processes get theirs from
+        # the launcher (LOCAL_RANK) instead.
+        select_device()
+    # Under a launcher only the main process writes; Accelerate (imported only then) says which one that is.
+    writer = process_state().is_main_process if under_launcher() else True
     fine_tune = uses_encoder(architecture)
     mined_train = read_jsonl(paths.MINED_TRAIN)
     mined_dev = read_jsonl(paths.MINED_DEV)
@@ -39,11 +55,13 @@ def run(params: Params, name: str) -> None:
     if params.train.max_examples is not None:
         examples = examples[: params.train.max_examples]
 
-    shutil.rmtree(paths.training_log(name), ignore_errors=True)
+    if writer:
+        shutil.rmtree(paths.training_log(name), ignore_errors=True)
     per_seed: dict[int, dict[str, Any]] = {}
     finished: list[Any] = []
-    with atomic_path(paths.model_folder(name)) as staging:
-        staging.mkdir(parents=True)
+    with atomic_path(paths.model_folder(name)) if writer else contextlib.nullcontext(None) as staging:
+        if staging is not None:
+            staging.mkdir(parents=True)
         for seed in architecture.seeds:
             torch.manual_seed(seed)
             model = build_model(architecture, with_encoder=fine_tune)
@@ -56,8 +74,10 @@ def run(params: Params, name: str) -> None:
                 texts = training_texts(params, corpus, queries, mined_train, mined_dev, mask_token(model.encoder))
             source = TextSource(table=table) if table is not None else TextSource(texts=texts)
             config = checkpoint_config(architecture, model.heads.spec, fine_tuned=fine_tune)
-            folder = staging / paths.checkpoint(name, seed).name
             if not architecture.spec.trained:
+                if staging is None:
+                    continue  # a launched copy of an untrained architecture: the main process writes it
+                folder = staging / paths.checkpoint(name, seed).name
                 dev_result = dev_metrics(model, dev, source, torch.device(compute_device()))
                 per_seed[seed] = {
                     "best_epoch": 0.0,
@@ -74,11 +94,14 @@ def run(params: Params, name: str) -> None:
             trainer = Trainer(architecture, model, examples, dev, source, live_dir=paths.training_log(name, seed),
                               resume_dir=resume_dir, seed=seed)
             outcome = trainer.fit()
+            if staging is None:
+                continue
             model.load_state_dict(outcome.best_state, strict=True)
-            save_checkpoint(folder, model, config)
+            save_checkpoint(staging / paths.checkpoint(name, seed).name, model, config)
             per_seed[seed] = outcome.metrics
             finished.append(trainer.resume)
-        write_json(staging / TRAINING_SUMMARY, aggregate(per_seed))
+        if staging is not None:
+            write_json(staging / TRAINING_SUMMARY, aggregate(per_seed))
     # Only now, with every seed's checkpoint in place: a run killed at a later seed resumes the earlier ones
     # from their final state instead of training them again.
     for resume in finished:
