@@ -12,18 +12,25 @@ import difflib
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ragcun.errors import ConfigError
 
+# The one definition of every closed set of choices: the schema below validates against them before any stage
+# runs, and the modules that dispatch on them import them from here instead of re-checking at run time.
 ScoreFunction = Literal["cosine", "dot", "euclidean"]
 IsotropyKind = Literal["covariance", "identity", "shape", "sigreg"]
 PredictorKind = Literal["none", "mlp", "residual"]
 TrainingMode = Literal["pairs", "xy_masked", "doc_split"]
 Precision = Literal["no", "bf16", "fp16"]  # no: float32; bf16/fp16: autocast (GPU)
+SignificanceTest = Literal["ttest", "wilcoxon"]
+Correction = Literal["holm", "bonferroni", "none"]
+SCORE_FUNCTIONS: tuple[str, ...] = get_args(ScoreFunction)
+ISOTROPY_KINDS: tuple[str, ...] = get_args(IsotropyKind)
+PREDICTOR_KINDS: tuple[str, ...] = get_args(PredictorKind)
 
 LAMBDA_KEYS = ("lambda_contrastive", "lambda_isotropy", "lambda_predictive", "lambda_reg", "lambda_residual")
 
@@ -44,7 +51,8 @@ KNOWN_DATASETS = BEIR_DATASETS | {SAMPLE_EVAL_DATASET} | {f"cqadupstack/{forum}"
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: no setting is meaningful as inf or NaN (a NaN lambda would pass `ge=0` checks downstream)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 class SampleConfig(Section):
@@ -105,6 +113,8 @@ class MiningConfig(Section):
             raise ValueError(
                 f"need rank_min <= rank_max <= top_k, got {self.rank_min}, {self.rank_max}, {self.top_k}"
             )
+        if self.hard_negatives + self.random_negatives == 0:
+            raise ValueError("hard_negatives + random_negatives must be at least 1")
         return self
 
 
@@ -211,11 +221,27 @@ class ArchitectureConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ArchitectureConfig:
+        # The heads (ragcun.heads) build whatever passes here: these are the only checks of these combinations.
+        if not self.trained and (self.predictor != "none" or self.ema_target or self.query_uses_predictor):
+            raise ValueError("trained: false (the raw base model) cannot have a predictor or an EMA target")
         if self.ema_target and self.predictor == "none":
-            raise ValueError("ema_target needs a predictor (mlp or residual)")
+            raise ValueError("ema_target: true needs a predictor (mlp or residual)")
+        if self.ema_target and self.shared_head:
+            raise ValueError("ema_target: true needs shared_head: false (documents get their own EMA head)")
         if self.query_uses_predictor and self.predictor == "none":
             raise ValueError("query_uses_predictor needs a predictor (mlp or residual)")
         return self
+
+    def used_lambdas(self) -> tuple[str, ...]:
+        """The loss weights this architecture's training reads (the losses its heads produce)."""
+        if not self.trained:
+            return ()
+        used = ("lambda_contrastive", "lambda_isotropy", "lambda_reg")
+        if self.predictor != "none":
+            used += ("lambda_predictive",)
+        if self.predictor == "residual":
+            used += ("lambda_residual",)
+        return used
 
 
 class EvaluateConfig(Section):
@@ -246,8 +272,8 @@ class IsotropyConfig(Section):
 
 class ReportConfig(Section):
     baseline: str = "baseline"
-    significance: Literal["ttest", "wilcoxon"] = "ttest"
-    correction: Literal["holm", "bonferroni", "none"] = "holm"
+    significance: SignificanceTest = "ttest"
+    correction: Correction = "holm"
     alpha: float = Field(0.05, gt=0, lt=1)
 
 
@@ -280,6 +306,13 @@ class Params(Section):
         for name in self.architectures:
             if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
                 raise ValueError(f"architecture name {name!r} may only hold letters, digits, '_' and '-'")
+        for name in self.architectures:
+            resolved = self.architecture(name)
+            used = resolved.spec.used_lambdas()
+            if used and not any(resolved.lambdas[key] > 0 for key in used):
+                raise ValueError(
+                    f"architecture {name!r}: every loss weight it trains with is 0 ({', '.join(used)}): nothing to train"
+                )
         if self.report.baseline not in self.architectures:
             raise ValueError(
                 f"report.baseline names unknown architecture {self.report.baseline!r}"
@@ -442,12 +475,7 @@ def training_view(params: Params, name: str) -> dict[str, Any]:
         "report": {"baseline": name},
     }
     if spec.trained:
-        used = ["lambda_contrastive", "lambda_isotropy", "lambda_reg"]
-        if spec.predictor != "none":
-            used.append("lambda_predictive")
-        if spec.predictor == "residual":
-            used.append("lambda_residual")
-        view.update({key: architecture.lambdas[key] for key in used})
+        view.update({key: architecture.lambdas[key] for key in spec.used_lambdas()})
         train = params.train.model_dump()
         if not spec.ema_target:
             train.pop("ema_decay")

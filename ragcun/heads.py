@@ -28,16 +28,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, get_args
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from ragcun.errors import ConfigError
-from ragcun.scoring import ScoreFunction, validate_score
-
-PredictorKind = Literal["none", "mlp", "residual"]
-PREDICTOR_KINDS: tuple[str, ...] = get_args(PredictorKind)
+from ragcun.config import PredictorKind, ScoreFunction
 
 
 class ProjectionHead(nn.Module):
@@ -138,26 +135,8 @@ class HeadsSpec:
     out_dim: int
     dropout: float
 
-    def __post_init__(self) -> None:
-        validate_score(self.score)
-        if self.predictor not in PREDICTOR_KINDS:
-            raise ConfigError(
-                f"unknown predictor {self.predictor!r}: expected one of {', '.join(PREDICTOR_KINDS)}"
-            )
-        if self.in_dim < 1 or self.out_dim < 1:
-            raise ConfigError(f"head dimensions must be >= 1, got in_dim={self.in_dim}, out_dim={self.out_dim}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not 0.0 <= self.ema_decay <= 1.0:
-            raise ConfigError(f"ema_decay must be in [0, 1], got {self.ema_decay}")
-        if self.ema_target and self.predictor == "none":
-            raise ConfigError("ema_target needs a predictor (mlp or residual)")
-        if self.query_uses_predictor and self.predictor == "none":
-            raise ConfigError("query_uses_predictor needs a predictor (mlp or residual)")
-        if self.ema_target and self.shared_head:
-            raise ConfigError("ema_target gives documents their own (EMA) head: set shared_head false")
-        if not self.use_head and (self.predictor != "none" or self.ema_target):
-            raise ConfigError("use_head false (raw base model) cannot have a predictor or an EMA target")
+    # No checks here: every combination of these fields is checked once, by the params schema
+    # (config.ArchitectureConfig, config.TrainConfig), and model.heads_spec builds a spec only from valid params.
 
     @property
     def embedding_dim(self) -> int:

@@ -85,8 +85,7 @@ def mine_negatives(
         random_negatives=random_negatives,
         seed=seed,
     )
-    if not 1 <= rank_min <= rank_max <= top_k:
-        raise ConfigError(f"mining: need 1 <= rank_min <= rank_max <= top_k, got {rank_min}, {rank_max}, {top_k}")
+    # rank_min <= rank_max <= top_k and at least one negative: checked once, by config.MiningConfig
     positions = _positions(index, doc_ids)
     targets, without_positives = _targets(queries, qrels, positions)
     rankings = _rankings(index, positions, queries, [qid for qid, _ in targets], top_k, n_jobs)
@@ -178,8 +177,6 @@ def _check_counts(**values: int) -> None:
         minimum = 1 if name in ("top_k", "k", "rank_min", "rank_max") else 0
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
             raise ConfigError(f"mining: {name} must be an integer >= {minimum}, got {value!r}")
-    if values.get("hard_negatives", 1) + values.get("random_negatives", 1) == 0:
-        raise ConfigError("mining: hard_negatives + random_negatives must be at least 1")
 
 
 def _positions(index: BM25Index, doc_ids: Sequence[str]) -> dict[str, int]:

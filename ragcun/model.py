@@ -45,6 +45,12 @@ def heads_spec(architecture: ResolvedArchitecture, base_dim: int) -> HeadsSpec:
     )
 
 
+def build_model(architecture: ResolvedArchitecture, base_dim: int, encoder: BaseEncoder | None = None) -> RetrievalModel:
+    """The architecture's model on base vectors of ``base_dim``; ``encoder`` when the base is fine-tuned.
+    Builds every architecture the params schema accepts (tests/test_validation_builds.py)."""
+    return RetrievalModel(RetrievalHeads(heads_spec(architecture, base_dim)), encoder)
+
+
 class RetrievalModel(nn.Module):
     """heads(E(text)) where E is run here (fine-tuning) or was run once by the embed stage (frozen base)."""
 

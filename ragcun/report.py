@@ -15,23 +15,18 @@ import numbers
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from ragcun import paths
-from ragcun.errors import ConfigError, DataError
+from ragcun.config import Correction, SignificanceTest
+from ragcun.errors import DataError
 from ragcun.figures import eigenvalue_spectra_figure, save_figure
 from ragcun.io import atomic_path
 
-Test = Literal["ttest", "wilcoxon"]
-Correction = Literal["holm", "bonferroni", "none"]
 Significance = dict[str, dict[str, tuple[float, bool]]]
-
-TESTS: tuple[str, ...] = ("ttest", "wilcoxon")
-CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "none")
 
 # Column names of the comparison table. The per-dataset prefix and the average name differ in their first
 # word so that no dataset name (even "avg") can collide with the average column.
@@ -97,7 +92,6 @@ def build_comparison(
     ``<column>_std`` twin with the seeds' standard deviation (the average's is the std of the per-seed
     averages; NaN where the metrics carry no spread).
     """
-    _check_architectures(architectures, baseline)
     datasets = _common_datasets(architectures, beir)
     rows = {}
     for arch in architectures:
@@ -157,16 +151,6 @@ def within_seed_noise(frame: pd.DataFrame, baseline: str) -> set[str]:
         if abs(frame.at[arch, AVERAGE] - frame.at[baseline, AVERAGE]) < noise:
             marked.add(str(arch))
     return marked
-
-
-def _check_architectures(architectures: Sequence[str], baseline: str) -> None:
-    if not architectures:
-        raise ConfigError("architectures: the report needs at least one architecture")
-    duplicates = sorted({arch for arch in architectures if list(architectures).count(arch) > 1})
-    if duplicates:
-        raise ConfigError(f"architectures: listed more than once: {duplicates}")
-    if baseline not in architectures:
-        raise ConfigError(f"report.baseline: {baseline!r} is not one of the architectures {list(architectures)}")
 
 
 def _common_datasets(architectures: Sequence[str], beir: Mapping[str, Mapping[str, object]]) -> list[str]:
@@ -249,10 +233,10 @@ def correct(p_values: Sequence[float], correction: Correction) -> list[float]:
         return [min(1.0, p * len(p_values)) for p in p_values]
     if correction == "none":
         return [float(p) for p in p_values]
-    raise ConfigError(f"report.correction: {correction!r} is not one of {list(CORRECTIONS)}")
+    raise ValueError(f"correction {correction!r} is not one of config.Correction")
 
 
-def paired_p_value(scores: Sequence[float], baseline_scores: Sequence[float], test: Test) -> float:
+def paired_p_value(scores: Sequence[float], baseline_scores: Sequence[float], test: SignificanceTest) -> float:
     """Two-sided p-value of a paired test between two aligned score arrays.
 
     Identical arrays give 1.0: there is no evidence of a difference, whereas scipy would return NaN (t-test,
@@ -269,14 +253,14 @@ def paired_p_value(scores: Sequence[float], baseline_scores: Sequence[float], te
     elif test == "wilcoxon":
         p = scipy.stats.wilcoxon(a, b).pvalue
     else:
-        raise ConfigError(f"report.significance: {test!r} is not one of {list(TESTS)}")
+        raise ValueError(f"test {test!r} is not one of config.SignificanceTest")
     return float(p)
 
 
 def significance(
     per_query: Mapping[str, Mapping[str, Mapping[str, float]]],
     baseline: str,
-    test: Test = "ttest",
+    test: SignificanceTest = "ttest",
     correction: Correction = "holm",
     alpha: float = 0.05,
 ) -> Significance:
@@ -286,12 +270,6 @@ def significance(
     per dataset) form the family that ``correction`` adjusts. ``p_value`` is the adjusted one and
     ``significant`` is ``p_value <= alpha``.
     """
-    if test not in TESTS:
-        raise ConfigError(f"report.significance: {test!r} is not one of {list(TESTS)}")
-    if correction not in CORRECTIONS:
-        raise ConfigError(f"report.correction: {correction!r} is not one of {list(CORRECTIONS)}")
-    if not 0.0 < alpha < 1.0:
-        raise ConfigError(f"report.alpha: {alpha!r} must lie strictly between 0 and 1")
     if baseline not in per_query:
         raise DataError(f"architecture {baseline!r}: no per-query NDCG@10 ({paths.evaluation_outputs(baseline)})")
     datasets = sorted(per_query[baseline])
@@ -317,7 +295,7 @@ def _dataset_p_value(
     baseline: str,
     baseline_scores: Mapping[str, float],
     dataset: str,
-    test: Test,
+    test: SignificanceTest,
 ) -> float:
     common = sorted(set(scores) & set(baseline_scores))
     if len(common) < 2:
@@ -332,7 +310,7 @@ def _dataset_p_value(
     return paired_p_value(a, b, test)
 
 
-def significance_note(baseline: str, test: Test, correction: Correction, alpha: float, datasets: int) -> str:
+def significance_note(baseline: str, test: SignificanceTest, correction: Correction, alpha: float, datasets: int) -> str:
     """Plain-text legend for the dagger: the test, the correction, its family size and alpha."""
     family = f" across the {datasets} datasets of each architecture" if correction != "none" else ""
     return (
@@ -342,7 +320,7 @@ def significance_note(baseline: str, test: Test, correction: Correction, alpha: 
     )
 
 
-def latex_significance_note(baseline: str, test: Test, correction: Correction, alpha: float, datasets: int) -> str:
+def latex_significance_note(baseline: str, test: SignificanceTest, correction: Correction, alpha: float, datasets: int) -> str:
     """``significance_note`` in LaTeX, ready to paste into the table's caption."""
     text = significance_note(baseline, test, correction, alpha, datasets)
     text = latex_escape(text.removeprefix("† ")).replace("–", "--").replace("α", r"$\alpha$")
@@ -603,7 +581,7 @@ def markdown_report(
     sig: Significance,
     *,
     baseline: str,
-    test: Test,
+    test: SignificanceTest,
     correction: Correction,
     alpha: float,
     descriptions: Mapping[str, str],
@@ -672,7 +650,7 @@ def write_report(
     descriptions: Mapping[str, str],
     baseline: str,
     spectra: Mapping[str, np.ndarray] | None = None,
-    test: Test = "ttest",
+    test: SignificanceTest = "ttest",
     correction: Correction = "holm",
     alpha: float = 0.05,
     untrained: Collection[str] = ("base",),

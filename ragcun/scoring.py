@@ -9,28 +9,23 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ragcun.errors import ConfigError
+# `kind` is validated once, by the params schema (ragcun.config); a name outside the Literal is a programming
+# error and fails the `kind in` dispatch below with a ValueError.
+from ragcun.config import SCORE_FUNCTIONS, ScoreFunction
 
-ScoreFunction = Literal["cosine", "dot", "euclidean"]
-SCORE_FUNCTIONS: tuple[str, ...] = get_args(ScoreFunction)
 
-
-def validate_score(kind: str) -> ScoreFunction:
-    """Return ``kind`` if it names a score function, else raise ConfigError listing the allowed ones."""
+def _known(kind: str) -> None:
     if kind not in SCORE_FUNCTIONS:
-        raise ConfigError(f"unknown score function {kind!r}: expected one of {', '.join(SCORE_FUNCTIONS)}")
-    return kind  # type: ignore[return-value]
+        raise ValueError(f"score function {kind!r} is not one of config.ScoreFunction {SCORE_FUNCTIONS}")
 
 
 def pairwise_scores(a: Tensor, b: Tensor, kind: ScoreFunction) -> Tensor:
     """Scores of every row of ``a`` [n, d] against every row of ``b`` [m, d] -> [n, m]."""
-    validate_score(kind)
+    _known(kind)
     if a.dim() != 2 or b.dim() != 2 or a.shape[-1] != b.shape[-1]:
         raise ValueError(
             f"pairwise_scores needs [n, d] and [m, d] tensors, got {tuple(a.shape)} and {tuple(b.shape)}"
@@ -45,7 +40,7 @@ def pairwise_scores(a: Tensor, b: Tensor, kind: ScoreFunction) -> Tensor:
 
 def paired_scores(a: Tensor, b: Tensor, kind: ScoreFunction) -> Tensor:
     """Row-wise scores: ``a`` [n, d] with ``b`` [n, d] -> [n], or with ``b`` [n, k, d] -> [n, k]."""
-    validate_score(kind)
+    _known(kind)
     if a.dim() != 2 or b.dim() not in (2, 3) or b.shape[0] != a.shape[0] or b.shape[-1] != a.shape[-1]:
         raise ValueError(
             f"paired_scores needs [n, d] and [n, (k,) d] tensors, got {tuple(a.shape)} and {tuple(b.shape)}"

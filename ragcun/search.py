@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ragcun.errors import ConfigError, DataError
-from ragcun.scoring import SCORE_FUNCTIONS, ScoreFunction, pairwise_scores
+from ragcun.scoring import ScoreFunction, pairwise_scores
 
 # Placeholder index of the not-yet-filled running top-k slots; their score is -inf and every real score
 # is finite (checked), so a placeholder never survives a merge once N >= k documents were seen.
@@ -87,8 +87,6 @@ def _check_arguments(
     chunk_size: int,
     batch_size: int,
 ) -> None:
-    if score not in SCORE_FUNCTIONS:
-        raise ConfigError(f"exact_search: score must be one of {', '.join(SCORE_FUNCTIONS)}, got {score!r}")
     for name, value in (("k", k), ("chunk_size", chunk_size), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"exact_search: {name} must be a positive integer, got {value!r}")

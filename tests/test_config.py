@@ -42,7 +42,7 @@ def test_the_committed_params_are_valid_and_name_every_seed_architecture():
         ({"data": {"source": "beir", "train_dataset": "../etc"}}, "data: train_dataset '../etc' is not a folder name"),
         ({"train": {"epochs": "three"}}, "train.epochs: input should be a valid integer"),
         ({"mining": {"rank_max": 500}}, "mining: need rank_min <= rank_max <= top_k"),
-        ({"architectures": {"x": {"ema_target": True}}, "report": {"baseline": "x"}}, "ema_target needs a predictor"),
+        ({"architectures": {"x": {"ema_target": True}}, "report": {"baseline": "x"}}, "ema_target: true needs a predictor"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_key(raw, message):

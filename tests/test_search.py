@@ -137,7 +137,7 @@ def test_no_queries_gives_empty_result(integer_data):
         ({"k": 0}, ConfigError, "k must be a positive integer"),
         ({"chunk_size": 0}, ConfigError, "chunk_size"),
         ({"batch_size": -1}, ConfigError, "batch_size"),
-        ({"score": "manhattan"}, ConfigError, "score must be one of"),
+        ({"score": "manhattan"}, ValueError, "not one of config.ScoreFunction"),
     ],
 )
 def test_bad_arguments_raise(kwargs, error, message, integer_data):

@@ -31,16 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal, get_args
-
 import numpy as np
 import torch
 from torch import Tensor
 
+from ragcun.config import IsotropyKind
 from ragcun.errors import ConfigError
-
-IsotropyKind = Literal["covariance", "identity", "shape", "sigreg"]
-ISOTROPY_KINDS: tuple[str, ...] = get_args(IsotropyKind)
 
 DEFAULT_SIGREG_DIRECTIONS = 256
 DEFAULT_NUM_KNOTS = 17
@@ -184,13 +180,6 @@ def sigreg_statistic(x: np.ndarray | Tensor, num_directions: int, seed: int) -> 
     return _sigreg_no_grad(tensor, num_directions, seed, block_rows)
 
 
-def validate_isotropy_kind(kind: str) -> IsotropyKind:
-    """Return ``kind`` if it names an isotropy loss, else raise ConfigError listing the allowed ones."""
-    if kind not in ISOTROPY_KINDS:
-        raise ConfigError(f"unknown isotropy kind {kind!r}: expected one of {', '.join(ISOTROPY_KINDS)}")
-    return kind  # type: ignore[return-value]
-
-
 def isotropy_loss(
     kind: IsotropyKind,
     z: Tensor,
@@ -198,14 +187,13 @@ def isotropy_loss(
     generator: torch.Generator | None = None,
     num_directions: int = DEFAULT_SIGREG_DIRECTIONS,
 ) -> Tensor:
-    """The isotropy loss named ``kind`` of z [N, D]; ``sigreg`` needs ``generator``."""
-    validate_isotropy_kind(kind)
-    if kind == "covariance":
-        return covariance_isotropy(z)
-    if kind == "identity":
-        return identity_isotropy(z)
-    if kind == "shape":
-        return shape_isotropy(z)
+    """The isotropy loss named ``kind`` (config.IsotropyKind, validated by the params schema) of z [N, D];
+    ``sigreg`` needs ``generator``."""
+    deterministic = {"covariance": covariance_isotropy, "identity": identity_isotropy, "shape": shape_isotropy}
+    if kind in deterministic:
+        return deterministic[kind](z)
+    if kind != "sigreg":
+        raise ValueError(f"isotropy kind {kind!r} is not one of config.IsotropyKind")
     if generator is None:
         raise ConfigError("isotropy kind 'sigreg' needs a torch.Generator for its random directions")
     return sigreg(z, num_directions=num_directions, generator=generator)

@@ -6,16 +6,14 @@ from ragcun import paths
 from ragcun.config import Params, ResolvedArchitecture
 from ragcun.embedding_store import EmbeddingTable
 from ragcun.errors import CheckpointError
-from ragcun.model import RetrievalModel, checkpoint_config, heads_spec, load_checkpoint, read_checkpoint_config
+from ragcun.model import RetrievalModel, build_model, checkpoint_config, load_checkpoint, read_checkpoint_config
 
 TRAINING_SUMMARY = "training.json"
 
 
-def build_model(architecture: ResolvedArchitecture, with_encoder: bool) -> RetrievalModel:
+def new_model(architecture: ResolvedArchitecture, with_encoder: bool) -> RetrievalModel:
     """The architecture's model; with_encoder loads the base encoder into it (fine-tuning), otherwise the
     heads take their input dimension from the frozen-base cache."""
-    from ragcun.heads import RetrievalHeads
-
     encoder = None
     if with_encoder:
         from ragcun.embedding import load_encoder
@@ -24,7 +22,7 @@ def build_model(architecture: ResolvedArchitecture, with_encoder: bool) -> Retri
         base_dim = encoder.dimension
     else:
         base_dim = EmbeddingTable.load(paths.TRAIN_EMBEDDINGS).dimension
-    return RetrievalModel(RetrievalHeads(heads_spec(architecture, base_dim)), encoder)
+    return build_model(architecture, base_dim, encoder)
 
 
 def uses_encoder(architecture: ResolvedArchitecture) -> bool:
@@ -39,7 +37,7 @@ def load_trained(params: Params, name: str, seed: int) -> RetrievalModel:
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"architecture {name!r} has no checkpoint yet at {folder}: run `dvc repro train@{name}`")
     found = read_checkpoint_config(folder)
-    model = build_model(architecture, with_encoder=bool(found.get("fine_tuned_encoder")))
+    model = new_model(architecture, with_encoder=bool(found.get("fine_tuned_encoder")))
     load_checkpoint(folder, model, checkpoint_config(architecture, model.heads.spec, uses_encoder(architecture)))
     model.eval()
     return model

@@ -21,7 +21,7 @@ from ragcun.io import atomic_path, read_jsonl, write_json
 from ragcun.model import checkpoint_config, save_checkpoint
 from ragcun.seeds import aggregate
 from ragcun.devices import compute_device, select_device
-from ragcun.steps.common import TRAINING_SUMMARY, build_model, uses_encoder
+from ragcun.steps.common import TRAINING_SUMMARY, new_model, uses_encoder
 
 
 def run(params: Params, name: str) -> None:
@@ -64,7 +64,7 @@ def run(params: Params, name: str) -> None:
             staging.mkdir(parents=True)
         for seed in architecture.seeds:
             torch.manual_seed(seed)
-            model = build_model(architecture, with_encoder=fine_tune)
+            model = new_model(architecture, with_encoder=fine_tune)
             if fine_tune and texts is None:
                 from ragcun.embedding import mask_token, training_texts
 
