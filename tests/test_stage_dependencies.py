@@ -77,6 +77,8 @@ def imported_files(path: Path) -> set[Path]:
 
 
 def import_closure(entry: Path) -> set[str]:
+    """The modules ``entry`` imports, directly or not, and the package data (*.json) beside any of them,
+    which those modules read (the sample's vocabulary.json)."""
     seen: set[Path] = set()
     todo = [entry]
     while todo:
@@ -85,7 +87,8 @@ def import_closure(entry: Path) -> set[str]:
             continue
         seen.add(current)
         todo.extend(imported_files(current) - seen)
-    return {path.relative_to(ROOT).as_posix() for path in seen}
+    data = {json for path in seen for json in path.parent.glob("*.json") if path.parts[-2] != "stages"}
+    return {path.relative_to(ROOT).as_posix() for path in seen | data}
 
 
 def expanded_stages() -> dict[str, dict]:
@@ -112,12 +115,18 @@ def expanded_stages() -> dict[str, dict]:
 
 
 def code_files(dep: str) -> set[str]:
-    """The .py files a dep names inside the packages: a folder dep stands for every file under it."""
+    """The code and package-data files a dep names inside the packages: a folder dep stands for every such
+    file under it."""
     if dep.split("/")[0] not in PACKAGES:
         return set()
     path = ROOT / dep
     if path.is_dir():
-        return {p.relative_to(ROOT).as_posix() for p in path.rglob("*.py") if "__pycache__" not in p.parts}
+        return {
+            p.relative_to(ROOT).as_posix()
+            for pattern in ("*.py", "*.json")
+            for p in path.rglob(pattern)
+            if "__pycache__" not in p.parts
+        }
     return {dep}
 
 

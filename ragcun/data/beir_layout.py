@@ -9,6 +9,7 @@ the dataset, file and line, which beir's loader does not do: it raises a bare Ke
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -161,3 +162,25 @@ def load_dataset(folder: str | Path, split: str = "test", dataset: str | None = 
         raise DataError(f"dataset {name!r}: no query in queries.jsonl has judgements in qrels/{split}.tsv")
     return BeirDataset(name=name, corpus=corpus, queries=judged_queries, qrels=qrels,
                        unknown_documents=check.unknown_documents)
+
+
+def write_dataset(
+    folder: Path,
+    corpus: list[dict[str, str]],
+    queries: dict[str, list[dict[str, str]]],
+    qrels: dict[str, list[tuple[str, str, int]]],
+) -> None:
+    """Write a new BEIR-layout folder: corpus.jsonl, queries.jsonl (every split's queries, in order) and
+    qrels/<split>.tsv, in the format the loaders above read."""
+    folder.mkdir(parents=True)
+    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as handle:
+        for document in corpus:
+            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+    with (folder / "queries.jsonl").open("w", encoding="utf-8") as handle:
+        for split_queries in queries.values():
+            for query in split_queries:
+                handle.write(json.dumps(query, ensure_ascii=False) + "\n")
+    (folder / "qrels").mkdir()
+    for split, rows in qrels.items():
+        lines = ["query-id\tcorpus-id\tscore"] + [f"{query_id}\t{doc_id}\t{score}" for query_id, doc_id, score in rows]
+        (folder / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
