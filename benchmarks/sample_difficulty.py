@@ -32,6 +32,7 @@ from beir.datasets.data_loader import GenericDataLoader  # noqa: E402
 from rank_bm25 import BM25Okapi  # noqa: E402
 
 from ragcun.data.sample import EVAL_NAME, generate_sample  # noqa: E402
+from ragcun.config import SampleConfig  # noqa: E402
 
 TOP_K = 100
 GAP = 0.5
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
         started = time.perf_counter()
-        counts = generate_sample(root / "train", root / "beir", seed=args.seed)
+        counts = generate_sample(root / "train", root / "beir", SampleConfig(seed=args.seed))
         print(f"generated in {time.perf_counter() - started:.1f} s: {counts}")
         targets = [(EVAL_NAME, root / "beir" / EVAL_NAME, "test")]
         if not args.skip_dev:

@@ -269,12 +269,13 @@ def bundled_features(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.Te
     """The bundled all-MiniLM-L6-v2's embeddings of the sample's training passages and of its zero-shot
     evaluation documents (another domain)."""
     from ragcun.data.beir_layout import document_text, load_corpus
+    from ragcun.config import SampleConfig
     from ragcun.data.sample import generate_sample
     from ragcun.encoder import BaseEncoder
 
     root = tmp_path_factory.mktemp("sample")
-    generate_sample(root / "train", root / "beir", train_passages=300, train_queries=20, dev_queries=10,
-                    eval_documents=300, eval_queries=10)
+    generate_sample(root / "train", root / "beir", SampleConfig(train_passages=300, train_queries=20, dev_queries=10,
+                    eval_documents=300, eval_queries=10))
     encoder = BaseEncoder.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
     features = []
     for folder, split in ((root / "train", "train"), (root / "beir" / "sample-eval", "sample-eval")):

@@ -12,6 +12,7 @@ import yaml
 
 from ragcun.config import load_params
 from ragcun.data.sample import generate_sample
+from ragcun.config import SampleConfig
 from ragcun.encoder import resolve_model_path
 from ragcun.steps.configure import run as run_configure
 from ragcun.steps.embed import run as run_embed
@@ -25,8 +26,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def sample_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    generate_sample(Path("data/train"), Path("data/beir"), train_passages=120, train_queries=20, dev_queries=10,
-                    eval_documents=150, eval_queries=25)
+    generate_sample(Path("data/train"), Path("data/beir"), SampleConfig(train_passages=120, train_queries=20, dev_queries=10,
+                    eval_documents=150, eval_queries=25))
     # An ArguAna-like twist: one query whose id is also a document id, which BEIR ignores when retrieved.
     corpus = Path("data/beir/sample-eval/corpus.jsonl")
     first_query = json.loads(Path("data/beir/sample-eval/queries.jsonl").read_text().splitlines()[0])

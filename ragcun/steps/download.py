@@ -14,17 +14,7 @@ def run(params: Params) -> None:
     if data.source == "sample":
         from ragcun.data.sample import generate_sample
 
-        sample = data.sample
-        generate_sample(
-            paths.TRAIN_COLLECTION,
-            paths.BEIR_ROOT,
-            seed=sample.seed,
-            train_passages=sample.train_passages,
-            train_queries=sample.train_queries,
-            dev_queries=sample.dev_queries,
-            eval_documents=sample.eval_documents,
-            eval_queries=sample.eval_queries,
-        )
+        generate_sample(paths.TRAIN_COLLECTION, paths.BEIR_ROOT, data.sample)
     for name in params.evaluate.datasets:
         if name == SAMPLE_EVAL_DATASET and data.source == "sample":
             continue

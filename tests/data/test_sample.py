@@ -18,6 +18,7 @@ from beir.datasets.data_loader import GenericDataLoader
 from rank_bm25 import BM25Okapi
 
 import ragcun
+from ragcun.config import SampleConfig, parse_params
 from ragcun.data.sample import EVAL_NAME, build_sample, generate_sample
 from ragcun.errors import ConfigError
 
@@ -43,17 +44,17 @@ def folder_bytes(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, int]]:
     root = tmp_path_factory.mktemp("sample")
-    counts = generate_sample(root / "train", root / "beir", seed=13)
+    counts = generate_sample(root / "train", root / "beir", SampleConfig(seed=13))
     return root / "train", root / "beir" / EVAL_NAME, counts
 
 
 def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path, sample):
     train_dir, eval_dir, _ = sample
-    generate_sample(tmp_path / "again", tmp_path / "beir", seed=13)
+    generate_sample(tmp_path / "again", tmp_path / "beir", SampleConfig(seed=13))
     assert folder_bytes(tmp_path / "again") == folder_bytes(train_dir)
     assert folder_bytes(tmp_path / "beir" / EVAL_NAME) == folder_bytes(eval_dir)
 
-    generate_sample(tmp_path / "other", tmp_path / "beir-other", seed=14)
+    generate_sample(tmp_path / "other", tmp_path / "beir-other", SampleConfig(seed=14))
     other_corpus = (tmp_path / "other" / "corpus.jsonl").read_text(encoding="utf-8")
     assert other_corpus != (train_dir / "corpus.jsonl").read_text(encoding="utf-8")
     other_texts = {doc["text"] for doc in read_jsonl(tmp_path / "beir-other" / EVAL_NAME / "corpus.jsonl")}
@@ -64,8 +65,8 @@ def test_output_does_not_depend_on_the_interpreter_hash_seed(tmp_path, sample):
     """DVC reruns in fresh interpreters: string hashing (set order) must not leak into the files."""
     train_dir, eval_dir, _ = sample
     script = (
-        "import sys; from pathlib import Path; from ragcun.data.sample import generate_sample; "
-        "generate_sample(Path(sys.argv[1]), Path(sys.argv[2]), seed=13)"
+        "import sys; from pathlib import Path; from ragcun.data.sample import generate_sample; from ragcun.config import SampleConfig; "
+        "generate_sample(Path(sys.argv[1]), Path(sys.argv[2]), SampleConfig(seed=13))"
     )
     environment = {**os.environ, "PYTHONHASHSEED": "4242", "PYTHONPATH": str(Path(ragcun.__file__).parents[1])}
     subprocess.run(
@@ -158,7 +159,7 @@ def test_passages_and_queries_have_ms_marco_like_lengths(sample):
 
 
 def test_training_and_evaluation_entities_are_disjoint(sample):
-    built = build_sample(seed=13)
+    built = build_sample(SampleConfig(seed=13))
     train_names = {token for entity in built.train.entities for token in tokens(entity.name)}
     eval_names = {token for entity in built.evaluation.entities for token in tokens(entity.name)}
     assert len(built.train.entities) > 500 and len(built.evaluation.entities) > 200
@@ -208,13 +209,22 @@ def test_bm25_finds_the_evaluation_set_neither_trivial_nor_hopeless(sample):
 
 
 @pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"train_passages": 0}, "data.sample.train_passages: must be ≥ 100"),
+        ({"eval_queries": -1}, "data.sample.eval_queries: must be ≥ 10"),
+        ({"seed": 1.5}, "data.sample.seed"),
+    ],
+)
+def test_bad_sizes_fail_at_validation_in_one_line(arguments, message):
+    # the sizes' bounds are config.SampleConfig's, the only place they are written
+    with pytest.raises(ConfigError, match=message):
+        parse_params({"data": {"sample": arguments}})
+
+
+@pytest.mark.parametrize(
     "arguments",
     [
-        {"train_passages": 0},
-        {"eval_queries": -1},
-        {"dev_queries": True},
-        {"seed": 1.5},
-        {"train_queries": "2400"},
         {"train_passages": 200, "train_queries": 2400},
         {"eval_documents": 150, "eval_queries": 300},
     ],
@@ -223,7 +233,7 @@ def test_bad_arguments_raise_config_error_and_leave_existing_folders_alone(tmp_p
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "keep.txt").write_text("old", encoding="utf-8")
     with pytest.raises(ConfigError):
-        generate_sample(tmp_path / "train", tmp_path / "beir", **arguments)
+        generate_sample(tmp_path / "train", tmp_path / "beir", SampleConfig(**arguments))
     assert [path.name for path in tmp_path.iterdir()] == ["train"]
     assert (tmp_path / "train" / "keep.txt").read_text(encoding="utf-8") == "old"
 
@@ -232,7 +242,7 @@ def test_regenerating_replaces_the_folders_whole(tmp_path):
     small = {"train_passages": 400, "train_queries": 100, "dev_queries": 20, "eval_documents": 300, "eval_queries": 30}
     (tmp_path / "beir" / EVAL_NAME).mkdir(parents=True)
     (tmp_path / "beir" / EVAL_NAME / "stale.txt").write_text("old", encoding="utf-8")
-    counts = generate_sample(tmp_path / "train", tmp_path / "beir", seed=3, **small)
+    counts = generate_sample(tmp_path / "train", tmp_path / "beir", SampleConfig(seed=3, **small))
     assert counts["train_passages"] == 400 and counts["eval_queries"] == 30
     assert sorted(path.name for path in (tmp_path / "beir" / EVAL_NAME).iterdir()) == [
         "corpus.jsonl",

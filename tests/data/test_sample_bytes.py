@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from ragcun.data.sample import generate_sample
+from ragcun.config import SampleConfig
 
 # sha256 over (relative path, NUL, bytes, NUL) of every file, sorted by path, of generate_sample with the
 # defaults that params.yaml uses (seed 13, 6000/2400/300 training, 3000/300 evaluation), recorded with the
@@ -29,5 +30,5 @@ def test_the_default_sample_is_byte_identical_to_the_recorded_one(tmp_path: Path
 
 
 def test_a_small_sample_is_byte_identical_to_the_recorded_one(tmp_path: Path) -> None:
-    generate_sample(tmp_path / "train", tmp_path / "beir", **SMALL_SAMPLE)
+    generate_sample(tmp_path / "train", tmp_path / "beir", SampleConfig(**SMALL_SAMPLE))
     assert tree_sha256(tmp_path) == SMALL_SAMPLE_SHA256

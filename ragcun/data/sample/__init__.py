@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragcun.config import SampleConfig
 from ragcun.data.beir_layout import write_dataset
 from ragcun.data.sample.names import _FIRST_SUFFIXES, _REGION_FORMS, _TOKEN, _WORK_FORMS
 from ragcun.data.sample.names import Names as _Names
@@ -389,35 +390,15 @@ class Sample:
     evaluation: Collection
 
 
-def _positive_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def build_sample(
-    *,
-    seed: int = 13,
-    train_passages: int = 6000,
-    train_queries: int = 2400,
-    dev_queries: int = 300,
-    eval_documents: int = 3000,
-    eval_queries: int = 300,
-) -> Sample:
-    """Generate both collections in memory; the same arguments always give the same sample."""
-    _positive_int("seed", seed, 0)
-    _positive_int("train_passages", train_passages, 100)
-    _positive_int("train_queries", train_queries, 1)
-    _positive_int("dev_queries", dev_queries, 1)
-    _positive_int("eval_documents", eval_documents, 100)
-    _positive_int("eval_queries", eval_queries, 1)
+def build_sample(sizes: SampleConfig = SampleConfig()) -> Sample:
+    """Generate both collections in memory; the same sizes always give the same sample. The sizes' defaults
+    and bounds are config.SampleConfig's (params.yaml data.sample), validated there."""
+    seed = sizes.seed
     names = _Names(random.Random(f"{seed}:names"), _reserved_words())
     train = _build_collection(
         vocabulary().train_domains,
-        train_passages,
-        {"train": train_queries, "dev": dev_queries},
+        sizes.train_passages,
+        {"train": sizes.train_queries, "dev": sizes.dev_queries},
         random.Random(f"{seed}:train"),
         names,
         titled=False,
@@ -426,8 +407,8 @@ def build_sample(
     )
     evaluation = _build_collection(
         vocabulary().eval_domains,
-        eval_documents,
-        {"test": eval_queries},
+        sizes.eval_documents,
+        {"test": sizes.eval_queries},
         random.Random(f"{seed}:eval"),
         names,
         titled=True,
@@ -437,17 +418,7 @@ def build_sample(
     return Sample(train=train, evaluation=evaluation)
 
 
-def generate_sample(
-    train_dir: Path,
-    eval_root: Path,
-    *,
-    seed: int = 13,
-    train_passages: int = 6000,
-    train_queries: int = 2400,
-    dev_queries: int = 300,
-    eval_documents: int = 3000,
-    eval_queries: int = 300,
-) -> dict[str, int]:
+def generate_sample(train_dir: Path, eval_root: Path, sizes: SampleConfig = SampleConfig()) -> dict[str, int]:
     """Write the training collection to `train_dir` and the evaluation set to `eval_root`/sample-eval.
 
     Both folders are replaced atomically. Returns the number of passages, queries and qrels written.
@@ -455,14 +426,7 @@ def generate_sample(
     train_dir, eval_dir = Path(train_dir), Path(eval_root) / EVAL_NAME
     if train_dir.resolve() == eval_dir.resolve():
         raise ConfigError(f"train_dir and the evaluation folder are the same path: {train_dir}")
-    sample = build_sample(
-        seed=seed,
-        train_passages=train_passages,
-        train_queries=train_queries,
-        dev_queries=dev_queries,
-        eval_documents=eval_documents,
-        eval_queries=eval_queries,
-    )
+    sample = build_sample(sizes)
     with atomic_path(train_dir) as staging:
         write_dataset(staging, sample.train.corpus, sample.train.queries, sample.train.qrels)
     with atomic_path(eval_dir) as staging:
