@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from ragcun.errors import DataError
 from ragcun.io import atomic_path
@@ -55,3 +59,59 @@ def save_figure(figure: Figure, path: str | Path) -> None:
     # A bare Figure draws with the Agg canvas: no pyplot state, no display needed.
     with atomic_path(path) as staging:
         figure.savefig(staging, dpi=150)
+
+
+# Offsets (points) tried in turn for a label: beside the point first, then above/below, then further out.
+_LABEL_OFFSETS = ((6, 3), (6, -11), (-6, 3), (-6, -11), (0, 9), (0, -17), (10, 14), (10, -22), (-10, 14),
+                  (-10, -22), (12, 26), (12, -34), (-12, 26), (-12, -34))
+
+
+def place_labels(axes: Axes, points: Sequence[tuple[float, float, str]], fontsize: float = 8) -> list[Any]:
+    """Annotate each (x, y, label) where its text overlaps no other label and no other point, trying the offsets
+    of ``_LABEL_OFFSETS`` in order (a label moved away from its point gets a thin leader line).
+
+    Hand-written: matplotlib has no label placement, and adjustText (the usual add-on) moves labels by an
+    iterative force simulation whose result depends on its iteration count; this greedy search is deterministic,
+    so the committed PNG is reproducible byte for byte. Returns the annotations."""
+    figure = axes.figure
+    if not isinstance(figure.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(figure)
+    figure.canvas.draw()  # run the layout first: offsets are in points but overlaps are judged on screen
+    renderer = figure.canvas.get_renderer()
+    to_display = axes.transData.transform
+    marker_radius = 6.0 * figure.dpi / 72
+    markers = [Bbox.from_extents(*(to_display((x, y)) - marker_radius), *(to_display((x, y)) + marker_radius))
+               for x, y, _ in points]
+    frame = axes.get_window_extent(renderer)
+    placed: list[Bbox] = []
+    annotations = []
+    for index, (x, y, label) in enumerate(points):
+        obstacles = placed + [box for other, box in enumerate(markers) if other != index]
+        best = None
+        for rank, (dx, dy) in enumerate(_LABEL_OFFSETS):
+            annotation = axes.annotate(
+                label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5"} if rank >= 6 else None,
+            )
+            box = annotation.get_window_extent(renderer).padded(1.5)
+            overlap = sum(_overlap_area(box, other) for other in obstacles) + (
+                0.0 if frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1) else box.width * box.height)
+            if best is None or overlap < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (overlap, annotation, box)
+            else:
+                annotation.remove()
+            if overlap == 0:
+                break
+        assert best is not None
+        placed.append(best[2])
+        annotations.append(best[1])
+    return annotations
+
+
+def _overlap_area(first: Bbox, second: Bbox) -> float:
+    width = min(first.x1, second.x1) - max(first.x0, second.x0)
+    height = min(first.y1, second.y1) - max(first.y0, second.y0)
+    return width * height if width > 0 and height > 0 else 0.0

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from ragcun import paths
 from ragcun.config import Correction, SignificanceTest
 from ragcun.errors import DataError
-from ragcun.figures import eigenvalue_spectra_figure, save_figure
+from ragcun.figures import eigenvalue_spectra_figure, place_labels, save_figure
 from ragcun.io import atomic_path
 
 Significance = dict[str, dict[str, tuple[float, bool]]]
@@ -557,7 +557,6 @@ def isotropy_vs_ndcg_figure(frame: pd.DataFrame, *, x: str = "isoscore", baselin
     for arch, (x_value, y_value) in shown.iterrows():
         marker = "*" if arch == baseline else "o"
         axes.scatter([x_value], [y_value], marker=marker, s=80 if marker == "*" else 40, zorder=3)
-        axes.annotate(str(arch), (x_value, y_value), xytext=(5, 4), textcoords="offset points", fontsize=8)
     missing = [str(arch) for arch in frame.index if arch not in shown.index]
     axes.set_xlabel(x + (f"\n(not shown, no {x}: {', '.join(missing)})" if missing else ""))
     axes.set_ylabel("average NDCG@10")
@@ -565,6 +564,7 @@ def isotropy_vs_ndcg_figure(frame: pd.DataFrame, *, x: str = "isoscore", baselin
     axes.set_title(f"{x} vs average NDCG@10 ({count} dataset{'s' if count != 1 else ''})")
     axes.margins(0.15)  # room for the labels of the outermost points
     axes.grid(True, alpha=0.3)
+    place_labels(axes, [(x_value, y_value, str(arch)) for arch, (x_value, y_value) in shown.iterrows()])
     return figure
 
 
