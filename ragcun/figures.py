@@ -115,3 +115,67 @@ def _overlap_area(first: Bbox, second: Bbox) -> float:
     width = min(first.x1, second.x1) - max(first.x0, second.x0)
     height = min(first.y1, second.y1) - max(first.y0, second.y0)
     return width * height if width > 0 and height > 0 else 0.0
+
+
+# Panels of the training-curves figure: each loss term per step, then dev MRR@10 per epoch.
+TRAINING_PANELS = ("total", "contrastive", "isotropy", "predictive", "reg", "residual")
+
+
+def read_training_curves(folder: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One architecture's DVCLive logs (``seed-*/plots/metrics/{train,dev}/*.tsv``) as metric → (steps, mean over
+    seeds): the per-step loss terms and the per-epoch ``dev/mrr@10``. Seeds log the same steps; a metric some seed
+    lacks is left out. An architecture that never trained (no seed folder) gives an empty mapping."""
+    import pandas as pd
+
+    seeds = sorted(Path(folder).glob("seed-*/plots/metrics"))
+    names = [*(f"train/{name}" for name in TRAINING_PANELS), "dev/mrr@10"]
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name in names:
+        files = [seed / f"{name}.tsv" for seed in seeds]
+        if not files or not all(file.is_file() for file in files):
+            continue
+        tables = [pd.read_csv(file, sep="\t") for file in files]
+        steps = tables[0]["step"].to_numpy()
+        if any(not np.array_equal(table["step"].to_numpy(), steps) for table in tables):
+            raise DataError(f"{folder}: the seeds logged {name} at different steps")
+        column = name.rsplit("/", 1)[1]
+        curves[name] = (steps, np.mean([table[column].to_numpy(dtype=np.float64) for table in tables], axis=0))
+    return curves
+
+
+def training_curves_figure(curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]]) -> Figure:
+    """Every architecture's training on one figure: a panel per loss term (unweighted value per step) and one of
+    dev MRR@10 per epoch, one line per architecture (mean over seeds). Drawn as an image because `dvc plots show`
+    renders its vega plots with scripts from a CDN, which an offline machine shows as blank."""
+    trained = {arch: arch_curves for arch, arch_curves in curves.items() if arch_curves}
+    if not trained:
+        raise DataError("no architecture has training logs to plot: run `dvc repro`")
+    panels = [f"train/{name}" for name in TRAINING_PANELS
+              if any(f"train/{name}" in arch_curves for arch_curves in trained.values())] + ["dev/mrr@10"]
+    columns = 4
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(3.2 * columns, 2.6 * rows + 0.6), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    colours = {arch: f"C{index % 10}" for index, arch in enumerate(trained)}
+    for axes, panel in zip(grid.flat, panels):
+        for arch, arch_curves in trained.items():
+            if panel in arch_curves:
+                steps, values = arch_curves[panel]
+                axes.plot(steps, values, color=colours[arch], label=arch, lw=1.0,
+                          marker="o" if panel.startswith("dev/") else None, ms=3)
+        axes.set_title(panel.replace("train/", "loss: ").replace("dev/", "dev "), fontsize=9)
+        axes.set_xlabel("step", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(True, alpha=0.3)
+    for axes in list(grid.flat)[len(panels):]:
+        axes.set_visible(False)
+    # One legend entry per architecture, from whichever panel it appears in (`base` only logs its dev score).
+    entries: dict[str, Any] = {}
+    for axes in grid.flat:
+        for handle, label in zip(*axes.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    labels = [arch for arch in trained if arch in entries]
+    handles = [entries[arch] for arch in labels]
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8)
+    figure.suptitle("training: loss terms per step, dev MRR@10 per epoch (mean over seeds)", fontsize=10)
+    return figure

@@ -43,3 +43,41 @@ def test_the_fixed_offset_the_report_used_before_does_overlap_here():
     renderer = figure.canvas.get_renderer()
     boxes = [text.get_window_extent(renderer) for text in texts]
     assert any(first.overlaps(second) for first, second in itertools.combinations(boxes, 2))
+
+
+def _write_log(folder, seed: int, metric: str, steps, values) -> None:
+    path = folder / f"seed-{seed}" / "plots" / "metrics" / f"{metric}.tsv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    column = metric.rsplit("/", 1)[1]
+    path.write_text(f"step\t{column}\n" + "".join(f"{s}\t{v}\n" for s, v in zip(steps, values)), encoding="utf-8")
+
+
+def test_training_curves_average_the_seeds_and_draw_every_architecture(tmp_path):
+    import numpy as np
+    import pytest
+
+    from ragcun.errors import DataError
+    from ragcun.figures import read_training_curves, training_curves_figure
+
+    trained = tmp_path / "trained"
+    _write_log(trained, 0, "train/contrastive", [1, 2, 3], [3.0, 2.0, 1.0])
+    _write_log(trained, 1, "train/contrastive", [1, 2, 3], [5.0, 4.0, 3.0])
+    for seed in (0, 1):
+        _write_log(trained, seed, "dev/mrr@10", [3], [0.5 + seed / 10])
+    _write_log(trained, 0, "train/isotropy", [1, 2, 3], [1.0, 1.0, 1.0])  # only one seed logged it: left out
+    untrained = tmp_path / "untrained"
+    _write_log(untrained, 0, "dev/mrr@10", [0], [0.4])
+    curves = read_training_curves(trained)
+    assert set(curves) == {"train/contrastive", "dev/mrr@10"}
+    np.testing.assert_allclose(curves["train/contrastive"][1], [4.0, 3.0, 2.0])
+    np.testing.assert_allclose(curves["dev/mrr@10"][1], [0.55])
+    figure = training_curves_figure({"trained": curves, "untrained": read_training_curves(untrained),
+                                     "never": read_training_curves(tmp_path / "missing")})
+    visible = [axes for axes in figure.axes if axes.get_visible()]
+    assert [axes.get_title() for axes in visible] == ["loss: contrastive", "dev mrr@10"]
+    assert [text.get_text() for text in figure.legends[0].get_texts()] == ["trained", "untrained"]
+    _write_log(trained, 1, "train/contrastive", [1, 2, 4], [5.0, 4.0, 3.0])
+    with pytest.raises(DataError, match="different steps"):
+        read_training_curves(trained)
+    with pytest.raises(DataError, match="no architecture"):
+        training_curves_figure({"never": {}})
