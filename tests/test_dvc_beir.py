@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from test_dvc_pipeline import REPOSITORY, run, small_params, stages_run
+from test_dvc_pipeline import REPOSITORY, new_project, run, small_params, stages_run
 
 TOPICS = [
     ["river", "boat", "water", "fish", "bridge", "bank"],
@@ -50,12 +49,6 @@ def write_collection(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def beir_project(tmp_path_factory: pytest.TempPathFactory, tiny_english_model_dir: Path) -> Path:
-    root = tmp_path_factory.mktemp("dvc-beir-project")
-    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        if (REPOSITORY / name).exists():
-            shutil.copy(REPOSITORY / name, root / name)
-    for folder in ("stages", "ragcun"):
-        shutil.copytree(REPOSITORY / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     params = small_params(tiny_english_model_dir)
     params["data"].update({"source": "beir", "train_dataset": "mine", "dev_queries": 8, "train_queries": None})
     params["evaluate"]["datasets"] = ["mine"]
@@ -63,13 +56,8 @@ def beir_project(tmp_path_factory: pytest.TempPathFactory, tiny_english_model_di
     # the raw base model (plain module chain) and separate heads (a Router) cover both export layouts
     params["architectures"] = {name: architectures[name] for name in ("base", "asymmetric_dual")}
     params["report"]["baseline"] = "base"
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    write_collection(root / "data" / "beir" / "mine")
-    for command in (["git", "init", "-q"], ["git", "config", "user.email", "test@example.invalid"],
-                    ["git", "config", "user.name", "test"], ["dvc", "init", "-q"], ["git", "add", "-A"],
-                    ["git", "commit", "-qm", "pipeline"]):
-        run(command, root)
-    return root
+    return new_project(tmp_path_factory.mktemp("dvc-beir-project"), params,
+                       prepare=lambda root: write_collection(root / "data" / "beir" / "mine"))
 
 
 def test_a_beir_folder_with_a_train_split_runs_every_stage_and_exports_loadable_models(beir_project):

@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,15 +43,17 @@ def small_params(model_dir: Path) -> dict:
     return params
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, tiny_english_model_dir: Path) -> Path:
-    root = tmp_path_factory.mktemp("dvc-project")
+def new_project(root: Path, params: dict, prepare: Callable[[Path], None] | None = None) -> Path:
+    """A git + DVC repository at ``root`` holding this checkout's pipeline code and ``params``; ``prepare`` adds
+    files (a user's dataset) before the first commit."""
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         if (REPOSITORY / name).exists():
             shutil.copy(REPOSITORY / name, root / name)
     for folder in ("stages", "ragcun"):
         shutil.copytree(REPOSITORY / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "params.yaml").write_text(yaml.safe_dump(small_params(tiny_english_model_dir), sort_keys=False), encoding="utf-8")
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    if prepare is not None:
+        prepare(root)
     run(["git", "init", "-q"], root)
     run(["git", "config", "user.email", "test@example.invalid"], root)
     run(["git", "config", "user.name", "test"], root)
@@ -60,6 +62,11 @@ def project(tmp_path_factory: pytest.TempPathFactory, tiny_english_model_dir: Pa
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "pipeline"], root)
     return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, tiny_english_model_dir: Path) -> Path:
+    return new_project(tmp_path_factory.mktemp("dvc-project"), small_params(tiny_english_model_dir))
 
 
 def stages_run(output: str) -> set[str]:
