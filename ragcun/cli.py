@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ragcun.errors import RagcunError
+from ragcun.warm import STARTED_ENV
 
 # Stage entry points import this module before torch. OpenMP's default busy-waiting makes a 2-thread torch
 # process 12x slower when another process wants the same cores (a queued experiment, an evaluation in parallel);
@@ -20,18 +21,22 @@ from ragcun.errors import RagcunError
 # (measured on the project's 2-core machine: benchmarks/threads.py). A user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-# With this set to an absolute file path, every stage appends `stage<TAB>start<TAB>end<TAB>exit code` (Unix
-# seconds) to it: benchmarks/pipeline.sh uses it to split a `dvc exp run` into stage processes and DVC's own time.
-# The start is when the entry point imported this module, its first import (the interpreter's own start-up, ~30 ms,
-# is left out). A log that cannot be written costs a warning, never the stage's own result.
+# With this set to an absolute file path, every stage appends `stage<TAB>start<TAB>end<TAB>exit code<TAB>work`
+# (Unix seconds; work in seconds) to it: benchmarks/pipeline.sh uses it to split a `dvc exp run` into the stages'
+# work, their start-up and DVC's own time. The start is when the stage command's entry point began (in a warm
+# worker: when the command that handed it over began, ragcun/warm.py); the interpreter's own start-up, ~30 ms,
+# is left out. Work is the time spent in the stage's function (reading inputs, computing, writing outputs), the
+# rest of the span is start-up: imports, params validation, the hand-over. A log that cannot be written costs a
+# warning, never the stage's own result.
 STAGE_TIMES_ENV = "RAGCUN_STAGE_TIMES"
-_ENTRY_STARTED = time.time()
+_ENTRY_STARTED = float(os.environ.get(STARTED_ENV) or time.time())
+_work_seconds = 0.0
 
 
 def _record_stage_time(log_path: str, stage: str, exit_code: int) -> None:
     try:
         with open(log_path, "a", encoding="utf-8") as handle:
-            handle.write(f"{stage}\t{_ENTRY_STARTED:.3f}\t{time.time():.3f}\t{exit_code}\n")
+            handle.write(f"{stage}\t{_ENTRY_STARTED:.3f}\t{time.time():.3f}\t{exit_code}\t{_work_seconds:.3f}\n")
     except OSError as error:
         print(f"warning: {STAGE_TIMES_ENV}: cannot append to {log_path} ({error.strerror})", file=sys.stderr)
 
@@ -102,13 +107,18 @@ def stage_main(
     target: str | None = getattr(arguments, "target", None)
 
     def main() -> None:
+        global _work_seconds
         params = load_params(arguments.params)
         if architecture:
             params.architecture(target)  # an unknown name fails here, before any work
-        if target is None:
-            function(params)
-        else:
-            function(params, target)
+        began = time.perf_counter()
+        try:
+            if target is None:
+                function(params)
+            else:
+                function(params, target)
+        finally:
+            _work_seconds = time.perf_counter() - began
 
     stage = Path(sys.argv[0]).stem.replace("_", "-") + (f"@{target}" if target is not None else "")
     run_stage(main, stage)  # a failed stage exits here, through the normal interpreter exit

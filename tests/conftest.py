@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,27 @@ def _tiny_bert(folder: Path, vocab: list[str]) -> Path:
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 32}))
     return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_servers_of_this_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The stages the tests run go through warm servers of their own (ragcun/warm.py), idle-timed short and
+    killed when the session ends, so no test reuses a server another session started."""
+    folder = tmp_path_factory.mktemp("warm")
+    saved = {name: os.environ.get(name) for name in ("RAGCUN_WARM_DIR", "RAGCUN_WARM_IDLE")}
+    os.environ["RAGCUN_WARM_DIR"] = str(folder)
+    os.environ["RAGCUN_WARM_IDLE"] = "60"
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    for pid_file in folder.glob("*.pid"):
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
 
 
 @pytest.fixture(scope="session")

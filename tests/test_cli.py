@@ -1,4 +1,4 @@
-"""Stage entry points: the timing log that benchmarks/pipeline.sh reads, and exit codes."""
+"""Stage entry points: the timing log that benchmarks/pipeline.sh reads (span and work), and exit codes."""
 
 from __future__ import annotations
 
@@ -34,8 +34,11 @@ def test_each_stage_run_appends_its_name_process_span_and_exit_code(tmp_path):
     after = time.time()
     rows = [line.split("\t") for line in log.read_text().splitlines()]
     assert [(row[0], row[3]) for row in rows] == [("configure", "0"), ("configure", "2")]
-    for _, started, ended, _ in rows:
+    for _, started, ended, _, work in rows:
         assert before - 1 <= float(started) <= float(ended) <= after
+        assert 0.0 <= float(work) <= float(ended) - float(started)
+    assert float(rows[0][4]) > 0.0, "configure's work (writing the settings files) was timed"
+    assert float(rows[1][4]) == 0.0, "a params file that fails validation does no work"
     assert float(rows[0][2]) <= float(rows[1][1]), "the second process started after the first ended"
 
 

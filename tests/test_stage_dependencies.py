@@ -25,6 +25,8 @@ NOT_DEPS = {
     # plumbing every stage imports: argument parsing and the one-line error wording
     "ragcun/cli.py",
     "ragcun/errors.py",
+    # how the stage's process starts (a warm fork or a fresh interpreter), never what it computes
+    "ragcun/warm.py",
 }
 
 
