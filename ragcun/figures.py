@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -14,6 +15,7 @@ from matplotlib.transforms import Bbox
 
 from ragcun.errors import DataError
 from ragcun.io import atomic_path
+from ragcun.report.table import AVERAGE, datasets_of
 
 
 def _checked_spectrum(spectrum: np.ndarray, name: str) -> np.ndarray:
@@ -119,6 +121,39 @@ def _overlap_area(first: Bbox, second: Bbox) -> float:
 
 # Panels of the training-curves figure: each loss term per step, then dev MRR@10 per epoch.
 TRAINING_PANELS = ("total", "contrastive", "isotropy", "predictive", "reg", "residual")
+
+
+def plot_isotropy_vs_ndcg(
+    frame: pd.DataFrame, path: str | Path, *, x: str = "isoscore", baseline: str | None = None
+) -> None:
+    """Save ``isotropy_vs_ndcg_figure`` to ``path`` (atomically)."""
+    save_figure(isotropy_vs_ndcg_figure(frame, x=x, baseline=baseline), path)
+
+
+def isotropy_vs_ndcg_figure(frame: pd.DataFrame, *, x: str = "isoscore", baseline: str | None = None) -> Figure:
+    """Scatter of an isotropy score (x) against average NDCG@10 (y), one labelled point per architecture.
+
+    Architectures without the score are left out and named in the figure, so the omission is visible.
+    """
+    if x not in frame.columns:
+        raise DataError(f"the comparison table has no {x!r} column to plot")
+    shown = frame[[x, AVERAGE]].dropna()
+    if shown.empty:
+        raise DataError(f"no architecture has an isotropy score {x!r} to plot")
+    figure = Figure(figsize=(6.0, 4.5), layout="constrained")
+    axes = figure.subplots()
+    for arch, (x_value, y_value) in shown.iterrows():
+        marker = "*" if arch == baseline else "o"
+        axes.scatter([x_value], [y_value], marker=marker, s=80 if marker == "*" else 40, zorder=3)
+    missing = [str(arch) for arch in frame.index if arch not in shown.index]
+    axes.set_xlabel(x + (f"\n(not shown, no {x}: {', '.join(missing)})" if missing else ""))
+    axes.set_ylabel("average NDCG@10")
+    count = len(datasets_of(frame))
+    axes.set_title(f"{x} vs average NDCG@10 ({count} dataset{'s' if count != 1 else ''})")
+    axes.margins(0.15)  # room for the labels of the outermost points
+    axes.grid(True, alpha=0.3)
+    place_labels(axes, [(x_value, y_value, str(arch)) for arch, (x_value, y_value) in shown.iterrows()])
+    return figure
 
 
 def read_training_curves(folder: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ragcun import paths
 from ragcun.config import load_params
-from ragcun.report import build_comparison
+from ragcun.report.table import build_comparison
 from ragcun.steps.configure import run as run_configure
 from ragcun.steps.embed import run as run_embed
 from ragcun.steps.evaluate import run as run_evaluate

@@ -1,13 +1,21 @@
-"""Label placement of the report's scatter: crowded points still get labels that do not overlap."""
+"""The report's figures: the isotropy-vs-NDCG scatter (crowded points still get labels that do not overlap), the
+eigenvalue spectra and the training curves."""
 
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
+import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from report_inputs import comparison_frame, report_inputs
 
-from ragcun.figures import place_labels
+from ragcun.errors import DataError
+from ragcun.figures import (
+    eigenvalue_spectra_figure, isotropy_vs_ndcg_figure, place_labels, read_training_curves, training_curves_figure,
+)
+from ragcun.report.table import AVERAGE
 
 
 def _crowded_axes():
@@ -45,6 +53,44 @@ def test_the_fixed_offset_the_report_used_before_does_overlap_here():
     assert any(first.overlaps(second) for first, second in itertools.combinations(boxes, 2))
 
 
+def test_isotropy_vs_ndcg_figure_places_one_labelled_point_per_architecture() -> None:
+    frame = comparison_frame(report_inputs())
+    figure = isotropy_vs_ndcg_figure(frame, x="effective_rank")
+    axes = figure.axes[0]
+    points = {tuple(np.round(c.get_offsets()[0], 9)) for c in axes.collections}
+    expected = {
+        (round(frame.at[arch, "effective_rank"], 9), round(frame.at[arch, AVERAGE], 9))
+        for arch in ("base", "iso_pred")
+    }
+    assert points == expected
+    assert {t.get_text() for t in axes.texts} == {"base", "iso_pred"}
+    assert "baseline" in axes.get_xlabel()  # the architecture without the score is named, not dropped silently
+    with pytest.raises(DataError, match="sigreg"):
+        isotropy_vs_ndcg_figure(frame, x="sigreg")
+
+
+def test_eigenvalue_spectra_share_one_log_axis_sorted_by_rank() -> None:
+    figure = eigenvalue_spectra_figure(
+        {"iso_pred": np.array([0.5, 4.0, 0.0, 1.0, 1e-18]), "baseline": np.array([3.0, 2.0, 1.0, 0.25, 0.125]),
+         "base": np.array([1.0, 0.0, 0.5])},
+        "spectra",
+    )
+    axes = figure.axes[0]
+    assert axes.get_yscale() == "log"
+    (x_iso, y_iso), (x_base, y_base), _ = (line.get_data() for line in axes.lines)
+    assert list(y_iso) == [4.0, 1.0, 0.5] and list(x_iso) == [1, 2, 3]
+    assert list(y_base) == [3.0, 2.0, 1.0, 0.25, 0.125]
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert labels == ["iso_pred (2 zero eigenvalues not shown)", "baseline", "base (1 zero eigenvalue not shown)"]
+    with pytest.raises(DataError, match="bad: eigenvalues must be finite and non-negative"):
+        eigenvalue_spectra_figure({"bad": np.array([1.0, -2.0])}, "spectra")
+    with pytest.raises(DataError, match="bad: an eigenvalue spectrum must be a non-empty 1-D"):
+        eigenvalue_spectra_figure({"bad": np.ones((2, 2))}, "spectra")
+    with pytest.raises(DataError, match="bad: every eigenvalue is zero"):
+        eigenvalue_spectra_figure({"bad": np.zeros(3)}, "spectra")
+
+
+
 def _write_log(folder, seed: int, metric: str, steps, values) -> None:
     path = folder / f"seed-{seed}" / "plots" / "metrics" / f"{metric}.tsv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,11 +99,6 @@ def _write_log(folder, seed: int, metric: str, steps, values) -> None:
 
 
 def test_training_curves_average_the_seeds_and_draw_every_architecture(tmp_path):
-    import numpy as np
-    import pytest
-
-    from ragcun.errors import DataError
-    from ragcun.figures import read_training_curves, training_curves_figure
 
     trained = tmp_path / "trained"
     _write_log(trained, 0, "train/contrastive", [1, 2, 3], [3.0, 2.0, 1.0])

@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 def run(params: Params) -> None:
     from ragcun.isotropy import read_spectra
-    from ragcun.report import headline, write_report
+    from ragcun.report.table import headline
+    from ragcun.report.write import write_report
 
     names = list(params.architectures)
     beir, per_query, isotropy, train = {}, {}, {}, {}
