@@ -41,7 +41,7 @@ def measure_isotropy(x: np.ndarray, *, seed: int, sigreg_directions: int = 256) 
     random part)."""
     x = _checked(x)
     eigenvalues = eigenvalue_spectrum(x)
-    from ragcun.losses.isotropy import sigreg_statistic  # lazy: pulls in torch only when measured
+    from ragcun.losses.sigreg import sigreg_statistic  # lazy: pulls in torch only when measured
 
     return {
         "eigen_score": eigen_score(eigenvalues),

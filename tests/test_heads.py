@@ -9,7 +9,7 @@ from torch import nn
 from ragcun.errors import ConfigError
 from ragcun.heads import HeadsSpec, MLPPredictor, ProjectionHead, ResidualPredictor, RetrievalHeads
 from ragcun.losses import LossWeights, combine_losses
-from ragcun.losses.isotropy import identity_isotropy
+from ragcun.losses.covariance import identity_isotropy
 from ragcun.losses.regularization import std_regularization
 
 IN, OUT, B, N = 6, 5, 4, 2

@@ -1,7 +1,9 @@
 """Training losses and their weighted combination.
 
-Every loss is written once, in its module: ``contrastive`` (InfoNCE), ``isotropy`` (covariance, identity,
-SIGReg), ``predictive`` (MSE to a stop-gradient target), ``regularization`` (std and residual penalties).
+Every loss is written once, in its module, whose docstring cites its paper: ``contrastive`` (InfoNCE),
+``covariance`` (the covariance, identity and shape isotropy losses), ``sigreg`` (LeJEPA's SIGReg),
+``predictive`` (MSE to a stop-gradient target), ``regularization`` (std and residual penalties);
+``isotropy`` picks the isotropy loss a config names and ``numerics`` holds what they share.
 ``combine_losses`` applies them to a batch's ``HeadOutputs``:
 
 - contrastive: InfoNCE of ``outputs.query`` against the batch's positives and mined negatives.

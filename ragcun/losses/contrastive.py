@@ -1,6 +1,11 @@
 """InfoNCE over in-batch positives and mined hard negatives.
 
-Convention (sentence-transformers' MultipleNegativesRankingLoss): query i of a batch of B is scored against
+InfoNCE: van den Oord, Li & Vinyals, "Representation Learning with Contrastive Predictive Coding", 2018,
+arXiv:1807.03748. The in-batch candidate set is that of sentence-transformers' MultipleNegativesRankingLoss,
+which cites Henderson et al., "Efficient Natural Language Response Suggestion for Smart Reply", 2017,
+arXiv:1705.00652.
+
+Convention (MultipleNegativesRankingLoss): query i of a batch of B is scored against
 B + B*N candidates, namely every positive of the batch and every mined negative of the batch, and its label
 is its own positive (candidate i). With score s and temperature tau:
 

@@ -1,4 +1,10 @@
-"""Predictive (JEPA) loss: the predictor's output regresses a stop-gradient target."""
+"""Predictive (JEPA) loss: the predictor's output regresses a stop-gradient target.
+
+The joint-embedding predictive objective of Assran et al., "Self-Supervised Learning from Images with a
+Joint-Embedding Predictive Architecture" (I-JEPA), CVPR 2023, arXiv:2301.08243: predict the target's
+embedding, not its input. The target gets no gradient, as in BYOL (Grill et al., "Bootstrap Your Own Latent",
+NeurIPS 2020, arXiv:2006.07733); the EMA target head of ``lejepa_ema`` is BYOL's and I-JEPA's momentum target.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,16 @@
-"""Scale and residual regularisers."""
+"""Scale and residual regularisers.
+
+No paper defines these: the std regulariser is the research notes' (it holds the embeddings' scale where the
+N(0, I) target of the isotropy losses can be reached), and the residual penalty keeps the residual
+predictor's correction small.
+"""
 
 from __future__ import annotations
 
 from torch import Tensor
 
 from ragcun.errors import ConfigError
-from ragcun.losses.isotropy import full_precision
+from ragcun.losses.numerics import full_precision
 
 
 def std_regularization(z: Tensor, target_std: float) -> Tensor:

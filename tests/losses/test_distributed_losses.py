@@ -17,7 +17,7 @@ from ragcun.heads import HeadsSpec, RetrievalHeads
 from ragcun.losses import LossWeights, combine_losses
 from ragcun.losses.contrastive import info_nce
 from ragcun.losses.distributed import global_batch, touching_every_output, world_size
-from ragcun.losses.isotropy import sigreg
+from ragcun.losses.sigreg import sigreg
 
 BATCH, NEGATIVES, DIM = 8, 2, 6
 WEIGHTS = LossWeights(contrastive=1.0, isotropy=1.5, predictive=1.2, reg=0.1, residual=0.01)
@@ -58,7 +58,7 @@ def _loss(name: str, outputs, kind: str) -> torch.Tensor:
         # The same seed on every process: the SIGReg directions must be identical everywhere.
         return sigreg(documents, num_directions=16, generator=torch.Generator().manual_seed(5))
     if name == "shape":
-        from ragcun.losses.isotropy import shape_isotropy
+        from ragcun.losses.covariance import shape_isotropy
 
         return shape_isotropy(outputs.isotropy_sets[0])
     from ragcun.losses.regularization import std_regularization
