@@ -359,3 +359,13 @@ def test_a_retrain_with_identical_weights_leaves_the_model_folder_byte_identical
     first = folder_bytes(paths.model_folder(name))
     train(name)
     assert folder_bytes(paths.model_folder(name)) == first
+
+
+def test_trained_and_untrained_seeds_share_one_summary_definition(tiny_project):
+    run_embed(load_params())
+    base, baseline = train("base")["seeds"]["0"], train("baseline")["seeds"]["0"]
+    keys = set(training.SeedSummary.untrained({"mrr@10": 0.5}).metrics())
+    assert set(base) == keys and keys < set(baseline)
+    assert base["best_epoch"] == 0 and base["trainable_parameters"] == 0
+    assert base["best_dev_mrr@10"] == base["final_dev_mrr@10"] > 0
+    assert baseline["best_epoch"] >= 1 and baseline["trainable_parameters"] > 0

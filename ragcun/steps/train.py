@@ -26,7 +26,7 @@ from ragcun.steps.common import TRAINING_SUMMARY, new_model, uses_encoder
 
 def run(params: Params, name: str) -> None:
     from ragcun.launch import per_process_batch, relaunch_training, training_processes, under_launcher
-    from ragcun.training import TextSource, Trainer, dev_metrics, process_state, run_fingerprint
+    from ragcun.training import SeedSummary, TextSource, Trainer, dev_metrics, process_state, run_fingerprint
     from ragcun.training_data import build_examples, dev_queries
 
     architecture = params.architecture(name)
@@ -79,12 +79,7 @@ def run(params: Params, name: str) -> None:
                     continue  # a launched copy of an untrained architecture: the main process writes it
                 folder = staging / paths.checkpoint(name, seed).name
                 dev_result = dev_metrics(model, dev, source, torch.device(compute_device()))
-                per_seed[seed] = {
-                    "best_epoch": 0.0,
-                    "best_dev_mrr@10": dev_result["mrr@10"],
-                    "final_dev_mrr@10": dev_result["mrr@10"],
-                    "trainable_parameters": 0.0,
-                }
+                per_seed[seed] = SeedSummary.untrained(dev_result).metrics()
                 save_checkpoint(folder, model, config)
                 # Its dev metric goes in the training log too, so `dvc plots` shows the untrained reference.
                 Trainer.log_reference(paths.training_log(name, seed), dev_result)
