@@ -20,6 +20,9 @@ No paper defines these three: ``covariance`` is the formula of the research note
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import Tensor
 
@@ -32,29 +35,28 @@ def covariance(z: Tensor) -> Tensor:
     return torch.cov(z.T)
 
 
-def covariance_isotropy(z: Tensor) -> Tensor:
-    """||C - sigma^2 I||_F / D with sigma^2 = trace(C) / D. Minimised by shrinking z (see module docstring)."""
+@contextmanager
+def _covariance_terms(z: Tensor) -> Iterator[tuple[Tensor, Tensor, Tensor, int]]:
+    """C, sigma^2 = trace(C) / D, I and D of z, computed and used in full precision (autocast stays off)."""
     with full_precision(z) as x:
         c = covariance(x)
         dim = c.shape[0]
-        sigma2 = torch.diagonal(c).mean()
-        eye = torch.eye(dim, dtype=c.dtype, device=c.device)
+        yield c, torch.diagonal(c).mean(), torch.eye(dim, dtype=c.dtype, device=c.device), dim
+
+
+def covariance_isotropy(z: Tensor) -> Tensor:
+    """||C - sigma^2 I||_F / D with sigma^2 = trace(C) / D. Minimised by shrinking z (see module docstring)."""
+    with _covariance_terms(z) as (c, sigma2, eye, dim):
         return torch.linalg.matrix_norm(c - sigma2 * eye) / dim
 
 
 def identity_isotropy(z: Tensor) -> Tensor:
     """||C - I||_F / D: zero exactly when the sample covariance is the identity."""
-    with full_precision(z) as x:
-        c = covariance(x)
-        dim = c.shape[0]
-        return torch.linalg.matrix_norm(c - torch.eye(dim, dtype=c.dtype, device=c.device)) / dim
+    with _covariance_terms(z) as (c, _, eye, dim):
+        return torch.linalg.matrix_norm(c - eye) / dim
 
 
 def shape_isotropy(z: Tensor) -> Tensor:
     """||C / sigma^2 - I||_F / sqrt(D) with sigma^2 = trace(C) / D: std over mean of C's eigenvalues."""
-    with full_precision(z) as x:
-        c = covariance(x)
-        dim = c.shape[0]
-        sigma2 = torch.diagonal(c).mean()
-        eye = torch.eye(dim, dtype=c.dtype, device=c.device)
+    with _covariance_terms(z) as (c, sigma2, eye, dim):
         return torch.linalg.matrix_norm(c / sigma2 - eye) / dim**0.5

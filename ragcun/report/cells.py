@@ -3,6 +3,9 @@ best row of its column, its seed spread and whether it carries the significance 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
 import pandas as pd
 
 from ragcun.report.statistics import Significance
@@ -70,7 +73,7 @@ def number_text(value: float, column: str) -> str:
     return f"{value:.{decimals}f}"
 
 
-def spread_text(frame: pd.DataFrame, arch: str, column: str) -> str | None:
+def _spread_text(frame: pd.DataFrame, arch: str, column: str) -> str | None:
     """The seeds' std of a cell at the cell's precision, or None where there is none to show (no ``_std``
     twin, not measured, or an untrained row: nothing of it varies with the training seed)."""
     twin = f"{column}{STD}"
@@ -81,8 +84,43 @@ def spread_text(frame: pd.DataFrame, arch: str, column: str) -> str | None:
     return f"{frame.at[arch, twin]:.{_decimals(column)}f}"
 
 
-def is_significant(sig: Significance | None, arch: str, column: str) -> bool:
+def _significant(sig: Significance | None, arch: str, column: str) -> bool:
     if sig is None or not column.startswith(NDCG_PREFIX):
         return False
     entry = sig.get(arch, {}).get(column[len(NDCG_PREFIX) :])
     return bool(entry and entry[1])
+
+
+@dataclass(frozen=True)
+class Markup:
+    """How a renderer writes the marks of a cell: ``bold`` and ``spread`` are ``str.format`` templates of one
+    field, the other two are written as they are."""
+
+    bold: str  # around the best value of its column
+    spread: str  # appended: the seeds' std
+    dagger: str  # appended: significantly different from the baseline
+    within_noise: str  # prefixed to the change of a row within the seeds' spread of the baseline
+
+
+def marked_cell(
+    text: str,
+    frame: pd.DataFrame,
+    arch: str,
+    column: str,
+    *,
+    best: set[str],
+    sig: Significance | None,
+    noise: Collection[str],
+    markup: Markup,
+) -> str:
+    """A cell's number text with the marks that apply to it, in ``markup``'s notation."""
+    if arch in best:
+        text = markup.bold.format(text)
+    spread = _spread_text(frame, arch, column)
+    if spread is not None:
+        text += markup.spread.format(spread)
+    if _significant(sig, arch, column):
+        text += markup.dagger
+    if column == CHANGE and arch in noise:
+        text = markup.within_noise + text
+    return text

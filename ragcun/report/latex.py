@@ -7,11 +7,13 @@ from collections.abc import Collection, Sequence
 import pandas as pd
 
 from ragcun.config import Correction, SignificanceTest
-from ragcun.report.cells import best_rows, is_significant, number_text, spread_text
+from ragcun.report.cells import Markup, best_rows, marked_cell, number_text
 from ragcun.report.statistics import Significance, significance_note
 from ragcun.report.table import AVERAGE, CHANGE, NDCG_PREFIX, PARAMETERS, datasets_of, value_columns
 
 _LATEX_MISSING = "--"  # an en dash in LaTeX without relying on the input encoding
+_MARKUP = Markup(bold=r"\textbf{{{}}}", spread=r"\,{{\scriptsize$\pm${}}}", dagger=r"$^{\dagger}$",
+                 within_noise=r"$\approx$")
 
 
 _LATEX_SPECIALS = {
@@ -62,16 +64,7 @@ def _latex_cell(
         text = number_text(value, column)
         if text.startswith("-"):
             text = "$-$" + text[1:]  # a real minus sign, not a hyphen
-    if arch in best:
-        text = rf"\textbf{{{text}}}"
-    spread = spread_text(frame, arch, column)
-    if spread is not None:
-        text += rf"\,{{\scriptsize$\pm${spread}}}"
-    if is_significant(sig, arch, column):
-        text += r"$^{\dagger}$"
-    if column == CHANGE and arch in noise:
-        text = r"$\approx$" + text
-    return text
+    return marked_cell(text, frame, arch, column, best=best, sig=sig, noise=noise, markup=_MARKUP)
 
 
 def to_latex(

@@ -8,12 +8,13 @@ from collections.abc import Collection, Mapping, Sequence
 import pandas as pd
 
 from ragcun.config import Correction, SignificanceTest
-from ragcun.report.cells import MISSING, best_rows, is_significant, number_text, spread_text
+from ragcun.report.cells import MISSING, Markup, best_rows, marked_cell, number_text
 from ragcun.report.statistics import CORRECTION_NAMES, Significance, significance_note
 from ragcun.report.table import AVERAGE, CHANGE, NDCG_PREFIX, datasets_of, value_columns
 
 SEED_NOISE = "≈"  # marks a change vs baseline smaller than the seeds' spread
 IN_DOMAIN = "‡"  # marks the column of the dataset whose train split the heads were trained on
+_MARKUP = Markup(bold="**{}**", spread=" ± {}", dagger="†", within_noise=f"{SEED_NOISE} ")
 
 
 def to_markdown(frame: pd.DataFrame, sig: Significance | None = None, noise: Collection[str] = ()) -> str:
@@ -28,16 +29,8 @@ def to_markdown(frame: pd.DataFrame, sig: Significance | None = None, noise: Col
         best = best_rows(frame, column)
         for arch in frame.index:
             text = number_text(frame.at[arch, column], column)
-            if arch in best:
-                text = f"**{text}**"
-            spread = spread_text(frame, arch, column)
-            if spread is not None:
-                text += f" ± {spread}"
-            if is_significant(sig, arch, column):
-                text += "†"
-            if column == CHANGE and arch in noise:
-                text = f"{SEED_NOISE} {text}"
-            cells.at[arch, column] = text
+            cells.at[arch, column] = marked_cell(text, frame, arch, column, best=best, sig=sig, noise=noise,
+                                                 markup=_MARKUP)
     return cells.to_markdown(colalign=("left",) + ("right",) * len(columns)) + "\n"
 
 
