@@ -1,4 +1,4 @@
-"""Isotropy measures of a set of embeddings x [N, D] (rows are vectors), for the isotropy@ARCH stage.
+"""Isotropy measures of a set of embeddings x [N, D] (rows are vectors), measured by the evaluate@ARCH stage on its retrieval vectors.
 
 Centring, per measure (each follows its source):
 

@@ -82,5 +82,5 @@ def training_log(architecture: str, seed: int | None = None) -> Path:
 
 
 def evaluation_outputs(architecture: str) -> Path:
-    """Per-query NDCG@10 and the sampled embeddings that isotropy@ARCH measures."""
+    """Per-query NDCG@10 averaged over seeds (the report's paired tests)."""
     return EVALUATION / architecture

@@ -14,11 +14,13 @@ import project_helpers
 from ragcun import paths
 from ragcun.config import load_params
 from ragcun.data.beir_layout import document_text, load_dataset
+from ragcun.embedding import load_table
 from ragcun.export import MODEL_CARD, beir_exact_search, retrieval_vectors
+from ragcun.retrieval import encode_side
 from ragcun.steps.common import load_trained
 from ragcun.steps.configure import run as run_configure
 from ragcun.steps.embed import run as run_embed
-from ragcun.steps.evaluate import encode_side, run as run_evaluate
+from ragcun.steps.evaluate import run as run_evaluate
 from ragcun.steps.export import run as run_export
 from ragcun.steps.train import run as run_train
 
@@ -36,6 +38,12 @@ def pipeline_run(name: str) -> None:
     run_train(load_params(paths.architecture_config(name)), name)
     run_evaluate(params, name)
     run_export(params, name)
+
+
+def pipeline_vectors(model, params, texts: dict[str, str], side: str):
+    """The vectors evaluate@ARCH searches with: the cached base embeddings of tiny-eval, then the head."""
+    table = load_table(params, paths.eval_embeddings("tiny-eval", side)) if model.encoder is None else None
+    return encode_side(model, texts, side, batch_size=params.evaluate.batch_size, device=torch.device("cpu"), base_table=table)
 
 
 def load_offline(folder: Path):
@@ -58,9 +66,9 @@ def test_the_exported_model_gives_the_pipelines_vectors_and_ndcg(tiny_project, n
     seed = params.architecture(name).seeds[0]
     pipeline = load_trained(params, name, seed)
 
-    _, pipeline_queries = encode_side(pipeline, params, dataset.queries, paths.eval_embeddings("tiny-eval", "queries"), "queries")
+    _, pipeline_queries = pipeline_vectors(pipeline, params, dataset.queries, "queries")
     corpus_texts = {doc_id: document_text(doc) for doc_id, doc in dataset.corpus.items()}
-    _, pipeline_docs = encode_side(pipeline, params, corpus_texts, paths.eval_embeddings("tiny-eval", "corpus"), "corpus")
+    _, pipeline_docs = pipeline_vectors(pipeline, params, corpus_texts, "corpus")
     queries = retrieval_vectors(exported, list(dataset.queries.values()), "queries")
     documents = retrieval_vectors(exported, list(corpus_texts.values()), "corpus")
     torch.testing.assert_close(queries, torch.from_numpy(pipeline_queries), atol=1e-5, rtol=1e-5)
@@ -104,7 +112,7 @@ def test_the_best_dev_seed_is_exported_and_named_in_the_card(tiny_project):
     params = load_params()
     expected = load_trained(params, "isotropic", int(best))
     dataset = load_dataset(paths.beir_folder("tiny-eval"), "test", "tiny-eval")
-    _, vectors = encode_side(expected, params, dataset.queries, paths.eval_embeddings("tiny-eval", "queries"), "queries")
+    _, vectors = pipeline_vectors(expected, params, dataset.queries, "queries")
     exported = load_offline(paths.export_folder("isotropic"))
     torch.testing.assert_close(retrieval_vectors(exported, list(dataset.queries.values()), "queries"),
                                torch.from_numpy(vectors), atol=1e-5, rtol=1e-5)
