@@ -15,11 +15,7 @@ from typing import Any
 from ragcun.errors import RagcunError
 from ragcun.warm import STARTED_ENV
 
-# Stage entry points import this module before torch. OpenMP's default busy-waiting makes a 2-thread torch
-# process 12x slower when another process wants the same cores (a queued experiment, an evaluation in parallel);
-# passive waiting keeps 2 threads ~1.6x faster than 1 when alone and no slower than 1 when the cores are shared
-# (measured on the project's 2-core machine: benchmarks/threads.py). A user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Importing ragcun.warm (above) sets OpenMP's passive waiting before torch is imported; see there.
 
 # With this set to an absolute file path, every stage appends `stage<TAB>start<TAB>end<TAB>exit code<TAB>work`
 # (Unix seconds; work in seconds) to it: benchmarks/pipeline.sh uses it to split a `dvc exp run` into the stages'

@@ -50,6 +50,14 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+# Every stage entry point imports this module first, before torch, and a warm server's libraries are loaded
+# with the environment of the command that started it, so this must be set here. OpenMP's default
+# busy-waiting makes a 2-thread torch process 12x slower when another process wants the same cores (a queued
+# experiment, an evaluation in parallel); passive waiting keeps 2 threads ~1.6x faster than 1 when alone and no
+# slower than 1 when the cores are shared (measured on the project's 2-core machine: benchmarks/threads.py).
+# A user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 SWITCH_ENV = "RAGCUN_WARM"  # "0": every stage runs in its own fresh process
 DIR_ENV = "RAGCUN_WARM_DIR"  # where the sockets, pid files and server logs live
 IDLE_ENV = "RAGCUN_WARM_IDLE"

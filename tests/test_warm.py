@@ -62,7 +62,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 
 def _environment(project: Path, **extra: str) -> dict[str, str]:
-    environ = {key: value for key, value in os.environ.items() if not key.startswith("RAGCUN_WARM")}
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(("RAGCUN_WARM", "OMP_WAIT_POLICY"))}
     return {**environ, warm.DIR_ENV: str(project / "warm"), **extra}
 
 
@@ -102,6 +102,10 @@ def test_a_warm_worker_is_the_stage_command_with_its_libraries_already_imported(
     assert len(list((project / "warm").glob("*.sock"))) == 1
     # the project's code is imported fresh by each worker, never inherited from the server
     assert "ragcun.cli" not in report["project_modules"]
+    # OpenMP reads its wait policy when torch is loaded, so the server (which loads it) must have the
+    # passive policy every stage process gets, even when the command's own environment lacks it
+    server = int(next((project / "warm").glob("*.pid")).read_text())
+    assert "OMP_WAIT_POLICY=PASSIVE" in Path(f"/proc/{server}/environ").read_bytes().decode().split("\0")
     cold = _probe(project, "show", "x y", RAGCUN_WARM="0")
     assert json.loads(cold.stdout)["preloaded"] == []  # run in its own process: nothing imported ahead
 
