@@ -9,7 +9,7 @@ Centring, per measure (each follows its source):
 - ``mean_cosine``: raw vectors (cosine is about directions from the origin).
 - ``effective_rank``: singular values of the raw matrix x, as Roy & Vetterli (2007) define it for a matrix.
 - ``sigreg``: centred vectors against N(0, I) (scale and shape matter, location does not), see
-  ``ragcun.losses.isotropy``. Centred like the covariance-based measures because a zero-shot corpus sits
+  ``ragcun.losses.sigreg``. Centred like the covariance-based measures because a zero-shot corpus sits
   away from the training distribution's mean: on the embedded default, the uncentred statistic of a trained
   head's documents is ~3x the centred one, almost all of it that offset, the same for every head.
 - ``sigreg_uncentred``: raw vectors against N(0, I) (location too), the statistic as the loss sees a batch.
