@@ -313,12 +313,20 @@ class Params(Section):
                 raise ValueError(
                     f"architecture {name!r}: every loss weight it trains with is 0 ({', '.join(used)}): nothing to train"
                 )
-        if self.report.baseline not in self.architectures:
+        if self.compares_architectures and self.report.baseline not in self.architectures:
             raise ValueError(
                 f"report.baseline names unknown architecture {self.report.baseline!r}"
                 f"{_suggest(self.report.baseline, self.architectures)}"
             )
         return self
+
+    @property
+    def compares_architectures(self) -> bool:
+        """Whether this file configures a comparison, so its report.baseline must name one of its architectures:
+        it has a report section or more than one architecture. A single architecture's settings without a report
+        section (configs/<arch>.json, config.training_view) compare nothing, so the default baseline's name does
+        not have to be theirs."""
+        return "report" in self.model_fields_set or len(self.architectures) > 1
 
     def architecture(self, name: str) -> ResolvedArchitecture:
         """The architecture's settings with its overrides applied on top of the top-level values."""
@@ -472,7 +480,6 @@ def training_view(params: Params, name: str) -> dict[str, Any]:
     view: dict[str, Any] = {
         "model": params.model.model_dump(),
         "architectures": {name: entry},
-        "report": {"baseline": name},
     }
     if spec.trained:
         view.update({key: architecture.lambdas[key] for key in spec.used_lambdas()})

@@ -36,6 +36,8 @@ from ragcun.encoder import BaseEncoder
 from ragcun.errors import ConfigError
 from ragcun.heads import ProjectionHead, ResidualPredictor, RetrievalHeads
 from ragcun.io import atomic_path
+from ragcun.seeds import seed_values
+from ragcun.training_summary import BEST_DEV_MRR, BEST_EPOCH, EXAMPLES, STEPS
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -146,8 +148,7 @@ def save_export(folder: str | Path, model: SentenceTransformer, card: str) -> Pa
 def best_seed(training_summary: Mapping[str, Any], seeds: Sequence[int]) -> int:
     """The training seed with the highest best dev MRR@10 (the pipeline's own model-selection metric, never a
     test metric); the first listed seed on a tie."""
-    per_seed = training_summary.get("seeds") or {}
-    scores = {seed: float(per_seed.get(str(seed), {}).get("best_dev_mrr@10", float("-inf"))) for seed in seeds}
+    scores = {seed: float(seed_values(training_summary, seed).get(BEST_DEV_MRR, float("-inf"))) for seed in seeds}
     return max(seeds, key=lambda seed: (scores[seed], -list(seeds).index(seed)))
 
 
@@ -214,10 +215,10 @@ def model_card(facts: CardFacts) -> str:
               'queries = model.encode_query(["a query"])',
               'documents = model.encode_document(["a title a passage"])  # BEIR text: title + " " + text',
               "scores = model.similarity(queries, documents)", "```", ""]
-    per_seed = (facts.training.get("seeds") or {}).get(str(facts.seed), {})
+    per_seed = seed_values(facts.training, facts.seed)
     if per_seed:
         lines += ["## Training (exported seed)", ""]
-        for key in ("best_epoch", "best_dev_mrr@10", "examples", "steps"):
+        for key in (BEST_EPOCH, BEST_DEV_MRR, EXAMPLES, STEPS):
             if key in per_seed:
                 lines.append(f"- {key}: {per_seed[key]:g}")
         lines.append("")
@@ -226,7 +227,7 @@ def model_card(facts: CardFacts) -> str:
                   f"| dataset | NDCG@10 (seed {facts.seed}) | NDCG@10 mean ± std over {len(facts.seeds)} {seed_word} | "
                   "Recall@100 (mean) |", "| --- | --- | --- | --- |"]
         for dataset, values in sorted(facts.metrics.items()):
-            exported = (values.get("seeds") or {}).get(str(facts.seed), {}).get("ndcg@10", float("nan"))
+            exported = seed_values(values, facts.seed).get("ndcg@10", float("nan"))
             marker = " (in-domain)" if dataset == facts.in_domain else ""
             lines.append(f"| {dataset}{marker} | {exported:.4f} | {values.get('ndcg@10', float('nan')):.4f} ± "
                          f"{values.get('ndcg@10_std', 0.0):.4f} | {values.get('recall@100', float('nan')):.4f} |")

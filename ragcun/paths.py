@@ -22,6 +22,20 @@ CONFIGS = Path("configs")  # each architecture's effective settings, written by 
 
 
 SUMMARY_METRICS = METRICS / "summary.json"  # per architecture: NDCG@10, IsoScore, SIGReg (mean and std)
+MINING_METRICS = METRICS / "mining.json"  # how many hard and random negatives the mine stage drew
+TRAIN_METRICS = METRICS / "train"
+BEIR_METRICS = METRICS / "beir"
+ISOTROPY_METRICS = METRICS / "isotropy"
+SPECTRA = REPORTS / "spectra"
+TRAINING_LOGS = REPORTS / "training"
+
+# The report stage's files (ragcun.report.write names its files after these, in whatever folder it is given)
+COMPARISON_MARKDOWN = REPORTS / "comparison.md"
+COMPARISON_CSV = REPORTS / "comparison.csv"
+COMPARISON_LATEX = REPORTS / "comparison.tex"
+ISOTROPY_VS_NDCG_FIGURE = REPORTS / "isotropy_vs_ndcg.png"
+SPECTRA_FIGURE = REPORTS / "eigenvalue_spectra.png"
+TRAINING_CURVES_FIGURE = REPORTS / "training_curves.png"
 
 
 def architecture_config(architecture: str) -> Path:
@@ -55,29 +69,29 @@ def export_folder(architecture: str) -> Path:
 
 
 def checkpoint(architecture: str, seed: int) -> Path:
-    return MODELS / architecture / f"seed-{seed}"
+    return model_folder(architecture) / f"seed-{seed}"
 
 
 def train_metrics(architecture: str) -> Path:
-    return METRICS / "train" / f"{architecture}.json"
+    return TRAIN_METRICS / f"{architecture}.json"
 
 
 def beir_metrics(architecture: str) -> Path:
-    return METRICS / "beir" / f"{architecture}.json"
+    return BEIR_METRICS / f"{architecture}.json"
 
 
 def isotropy_metrics(architecture: str) -> Path:
-    return METRICS / "isotropy" / f"{architecture}.json"
+    return ISOTROPY_METRICS / f"{architecture}.json"
 
 
 def eigenvalue_spectra(architecture: str) -> Path:
     """TSV of the covariance eigenvalues of the documents and queries (git-tracked, `dvc plots` data)."""
-    return REPORTS / "spectra" / f"{architecture}.tsv"
+    return SPECTRA / f"{architecture}.tsv"
 
 
 def training_log(architecture: str, seed: int | None = None) -> Path:
     """DVCLive's folder of one training run (per seed), or of the architecture (all seeds)."""
-    folder = REPORTS / "training" / architecture
+    folder = TRAINING_LOGS / architecture
     return folder if seed is None else folder / f"seed-{seed}"
 
 

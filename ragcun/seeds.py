@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 SEEDS_KEY = "seeds"
 STD_SUFFIX = "_std"
@@ -26,6 +27,12 @@ def mean_and_std(values: list[float]) -> tuple[float, float]:
     if len(values) == 1:
         return mean, 0.0
     return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def seed_values(aggregated: Mapping[str, Any], seed: int) -> Mapping[str, Any]:
+    """One seed's values in an ``aggregate`` result (a metrics file or a training summary); empty when it has
+    none for that seed."""
+    return (aggregated.get(SEEDS_KEY) or {}).get(str(seed), {})
 
 
 def aggregate(per_seed: Mapping[int, Mapping[str, float]]) -> dict:

@@ -46,6 +46,7 @@ from ragcun.losses.distributed import global_batch, touching_every_output
 from ragcun.model import RetrievalModel
 from ragcun.scoring import pairwise_scores
 from ragcun.training_data import DevQuery, Example, split_key
+from ragcun.training_summary import EXAMPLES, STEPS, SeedSummary
 
 logger = logging.getLogger(__name__)
 
@@ -104,32 +105,6 @@ def calibration_features(
     ]
     model.train(was_training)
     return torch.cat(parts)
-
-
-@dataclass(frozen=True)
-class SeedSummary:
-    """The part of one seed's training summary (its entry of training.json) that every architecture has,
-    trained or not: the epoch kept (best dev MRR@10), that MRR@10, the last epoch's, and how many parameters
-    trained. The Trainer adds its run's counts and last losses; an untrained architecture has only these."""
-
-    best_epoch: int
-    best_dev_mrr: float
-    final_dev_mrr: float
-    trainable_parameters: int
-
-    @classmethod
-    def untrained(cls, dev: dict[str, float]) -> SeedSummary:
-        """A model used as built: epoch 0, its one dev MRR@10 both best and final, nothing trainable."""
-        return cls(best_epoch=0, best_dev_mrr=dev["mrr@10"], final_dev_mrr=dev["mrr@10"], trainable_parameters=0)
-
-    def metrics(self) -> dict[str, float]:
-        """training.json's per-seed keys, as floats (``seeds.aggregate`` averages them over seeds)."""
-        return {
-            "best_epoch": float(self.best_epoch),
-            "best_dev_mrr@10": float(self.best_dev_mrr),
-            "final_dev_mrr@10": float(self.final_dev_mrr),
-            "trainable_parameters": float(self.trainable_parameters),
-        }
 
 
 @dataclass
@@ -614,7 +589,7 @@ class Trainer:
             final_dev_mrr=final.get("dev_mrr@10", float("nan")),
             trainable_parameters=sum(p.numel() for p in core.parameters() if p.requires_grad),
         )
-        metrics = {**summary.metrics(), "examples": float(len(self.examples)), "steps": float(progress["step"])}
+        metrics = {**summary.metrics(), EXAMPLES: float(len(self.examples)), STEPS: float(progress["step"])}
         # The duration is logged, never stored in the metrics: they go into the DVC-hashed model folder, and a
         # timing there would make every retrain look like a new model to evaluate@ARCH (and churn its metrics).
         logger.info("%s seed %d: trained in %.1f s", self.architecture.name, seed, time.perf_counter() - start_time)

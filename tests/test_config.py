@@ -75,6 +75,32 @@ def test_training_view_keeps_only_what_the_architecture_uses():
     assert view.architecture("baseline").lambdas == params.architecture("baseline").lambdas
 
 
+@pytest.mark.parametrize("name", ["base", "isotropic", "lejepa_ema"])
+def test_an_architectures_view_validates_without_a_report_section(name):
+    # configs/<arch>.json compares nothing: it needs no report.baseline naming its one architecture
+    params = load_params(REPOSITORY / "params.yaml")
+    raw = training_view(params, name)
+    assert "report" not in raw
+    view = parse_params(raw, source=f"configs/{name}.json")
+    assert list(view.architectures) == [name] and not view.compares_architectures
+    assert view.architecture(name).lambdas == params.architecture(name).lambdas
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        # more than one architecture is a comparison: the default baseline must be one of them
+        ({"architectures": {"x": {}, "y": {}}}, "report.baseline names unknown architecture 'baseline'"),
+        # a report section is checked even with a single architecture
+        ({"architectures": {"x": {}}, "report": {"baseline": "y"}}, "report.baseline names unknown architecture 'y'"),
+        ({"architectures": {"x": {}}, "report": {}}, "report.baseline names unknown architecture 'baseline'"),
+    ],
+)
+def test_a_comparison_still_needs_its_baseline(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_params(raw)
+
+
 def test_a_stage_with_bad_params_exits_2_with_one_line_and_writes_nothing(tmp_path):
     params = yaml.safe_load((REPOSITORY / "params.yaml").read_text())
     params["train"]["batch_size"] = 0

@@ -11,9 +11,9 @@ import ast
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from project_helpers import ROOT, expanded_stages
+
 PACKAGES = ("ragcun", "stages")
 
 # Files a stage imports that are deliberately not deps: changing them cannot change what a stage computes.
@@ -92,29 +92,6 @@ def import_closure(entry: Path) -> set[str]:
         todo.extend(imported_files(current) - seen)
     data = {json for path in seen for json in path.parent.glob("*.json") if path.parts[-2] != "stages"}
     return {path.relative_to(ROOT).as_posix() for path in seen | data}
-
-
-def expanded_stages() -> dict[str, dict]:
-    """dvc.yaml's stages with foreach/matrix expanded (code deps do not depend on the item, so one item each
-    would do; every item is checked so a templated path is too)."""
-    document = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    stages: dict[str, dict] = {}
-    for name, stage in document["stages"].items():
-        if "foreach" in stage:
-            items = stage["foreach"]
-            if isinstance(items, str):  # ${evaluate.datasets} or ${architectures}
-                value: object = params
-                for key in items.strip("${}").split("."):
-                    value = value[key]  # type: ignore[index]
-                items = value
-            for item in items:
-                stages[f"{name}@{item}"] = stage["do"]
-        elif "matrix" in stage:
-            raise AssertionError(f"stage {name}: matrix stages are not expanded by this test yet")
-        else:
-            stages[name] = stage
-    return stages
 
 
 def code_files(dep: str) -> set[str]:

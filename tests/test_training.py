@@ -18,6 +18,7 @@ from ragcun.steps.common import load_trained
 from ragcun.steps.configure import run as run_configure
 from ragcun.steps.embed import run as run_embed
 from ragcun.steps.train import run as run_train
+from ragcun.training_summary import EXAMPLES, STEPS, SeedSummary
 
 ALL_TRAINED = ["baseline", "isotropic", "isotropic_predictor", "residual_gaussian", "asymmetric_dual",
                "asymmetric_predictor", "lejepa_ema"]
@@ -364,8 +365,10 @@ def test_a_retrain_with_identical_weights_leaves_the_model_folder_byte_identical
 def test_trained_and_untrained_seeds_share_one_summary_definition(tiny_project):
     run_embed(load_params())
     base, baseline = train("base")["seeds"]["0"], train("baseline")["seeds"]["0"]
-    keys = set(training.SeedSummary.untrained({"mrr@10": 0.5}).metrics())
+    keys = set(SeedSummary.untrained({"mrr@10": 0.5}).metrics())
     assert set(base) == keys and keys < set(baseline)
+    # the Trainer's run counts, under the names the export reads
+    assert {EXAMPLES, STEPS} <= set(baseline) - keys and baseline[EXAMPLES] > 0 and baseline[STEPS] > 0
     assert base["best_epoch"] == 0 and base["trainable_parameters"] == 0
     assert base["best_dev_mrr@10"] == base["final_dev_mrr@10"] > 0
     assert baseline["best_epoch"] >= 1 and baseline["trainable_parameters"] > 0

@@ -87,10 +87,11 @@ def write_report(
         frame, sig, note=latex_significance_note(baseline, test, correction, alpha, len(datasets)),
         noise=noise, notes_below=[*notes, *([in_domain_note(in_domain)] if in_domain in datasets else [])],
     )
-    for name, text in (("comparison.md", markdown), ("comparison.csv", to_csv(frame)), ("comparison.tex", latex)):
-        with atomic_path(out_dir / name) as staging:
+    tables = ((paths.COMPARISON_MARKDOWN, markdown), (paths.COMPARISON_CSV, to_csv(frame)), (paths.COMPARISON_LATEX, latex))
+    for path, text in tables:
+        with atomic_path(out_dir / path.name) as staging:
             staging.write_text(text, encoding="utf-8")
-    save_figure(figure, out_dir / "isotropy_vs_ndcg.png")
+    save_figure(figure, out_dir / paths.ISOTROPY_VS_NDCG_FIGURE.name)
     if spectra_figure is not None:
-        save_figure(spectra_figure, out_dir / "eigenvalue_spectra.png")
+        save_figure(spectra_figure, out_dir / paths.SPECTRA_FIGURE.name)
     return frame, notes

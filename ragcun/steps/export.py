@@ -9,6 +9,8 @@ from ragcun import paths
 from ragcun.config import DataConfig, Params
 from ragcun.io import read_json
 from ragcun.steps.common import TRAINING_SUMMARY, load_trained, uses_encoder
+from ragcun.seeds import seed_values
+from ragcun.training_summary import EXAMPLES
 
 
 def training_data_text(data: DataConfig, examples: float | None) -> str:
@@ -38,7 +40,7 @@ def run(params: Params, name: str) -> None:
     exported = build_sentence_transformer(model.heads, encoder, resolve_model_path(params.model.base))
     metrics_path = paths.beir_metrics(name)
     metrics = read_json(metrics_path) if metrics_path.is_file() else {}
-    per_seed = (summary.get("seeds") or {}).get(str(seed), {})
+    per_seed = seed_values(summary, seed)
     facts = CardFacts(
         architecture=name,
         base_model=params.model.base,
@@ -46,7 +48,7 @@ def run(params: Params, name: str) -> None:
         score=model.heads.spec.score,
         fine_tuned=uses_encoder(architecture),
         lambdas=architecture.lambdas if architecture.spec.trained else {},
-        training_data=training_data_text(params.data, per_seed.get("examples")) if architecture.spec.trained
+        training_data=training_data_text(params.data, per_seed.get(EXAMPLES)) if architecture.spec.trained
         else "none (the untrained base model)",
         seed=seed,
         seeds=architecture.seeds,

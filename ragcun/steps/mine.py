@@ -41,4 +41,4 @@ def run(params: Params) -> None:
     stats["dev_queries"] = len(dev)
     stats["corpus_documents"] = len(doc_ids)
     stats["seconds_total"] = round(time.perf_counter() - started, 3)
-    write_json(paths.METRICS / "mining.json", stats)
+    write_json(paths.MINING_METRICS, stats)

@@ -50,7 +50,7 @@ def run(params: Params) -> None:
     from ragcun.figures import read_training_curves, save_figure, training_curves_figure
 
     curves = {name: read_training_curves(paths.training_log(name)) for name in names}
-    save_figure(training_curves_figure(curves), paths.REPORTS / "training_curves.png")
+    save_figure(training_curves_figure(curves), paths.TRAINING_CURVES_FIGURE)
     write_json(paths.SUMMARY_METRICS, headline(frame))
     # The same flags as under the table, on the console of `dvc repro`.
     for note in notes:

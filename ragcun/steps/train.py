@@ -26,7 +26,8 @@ from ragcun.steps.common import TRAINING_SUMMARY, new_model, uses_encoder
 
 def run(params: Params, name: str) -> None:
     from ragcun.launch import per_process_batch, relaunch_training, training_processes, under_launcher
-    from ragcun.training import SeedSummary, TextSource, Trainer, dev_metrics, process_state, run_fingerprint
+    from ragcun.training import TextSource, Trainer, dev_metrics, process_state, run_fingerprint
+    from ragcun.training_summary import SeedSummary
     from ragcun.training_data import build_examples, dev_queries
 
     architecture = params.architecture(name)
