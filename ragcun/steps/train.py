@@ -35,7 +35,10 @@ def run(params: Params, name: str) -> None:
         processes = training_processes(params.train.processes) if architecture.spec.trained else 1
         if processes > 1:
             per_process_batch(params.train.batch_size, processes)  # fails here, before any process starts
-            relaunch_training(name, params.model_dump(mode="json"), processes, params.train.mixed_precision)
+            # exclude_unset: the relaunched processes must read the same file, not one that now sets every
+            # section (a report section would make a single-architecture file a comparison).
+            payload = params.model_dump(mode="json", exclude_unset=True)
+            relaunch_training(name, payload, processes, params.train.mixed_precision)
             return
         # One process: take a free GPU (a queued experiment's share); launched processes get theirs from
         # the launcher (LOCAL_RANK) instead.
