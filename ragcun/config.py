@@ -179,8 +179,17 @@ class TrainConfig(Section):
     # queue/temp executor, where each experiment keeps its one GPU); N > 1 relaunches the stage through
     # `accelerate launch` (ragcun/launch.py). batch_size stays the global batch: each process gets batch_size / N.
     processes: Literal["auto"] | int = "auto"
+    # Torch threads of each training run on CPU. CPU kernels sum in an order that depends on the thread count,
+    # so trained weights differ between thread counts (measured: 1 vs 2 threads give other checkpoints); fixing
+    # it makes a CPU result the same on every machine, whatever its cores.
+    cpu_threads: int = Field(1, ge=1, strict=True)
+    # Frozen-base training on CPU: the seeds train at once, each in a forked process of cpu_threads threads.
+    # auto = as many as the usable cores allow (cores // cpu_threads, at most one per seed) | N. The results do
+    # not depend on it (each seed computes exactly what it computes alone); GPU and fine-tuning train the seeds
+    # one after the other.
+    seed_processes: Literal["auto"] | int = "auto"
 
-    @field_validator("processes", mode="before")
+    @field_validator("processes", "seed_processes", mode="before")
     @classmethod
     def _processes(cls, value: Any) -> Any:
         if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):

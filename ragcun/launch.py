@@ -59,6 +59,27 @@ def training_processes(setting: int | Literal["auto"]) -> int:
     return max(1, torch.cuda.device_count())
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's or taskset's limit), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS has no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def seed_processes(setting: int | Literal["auto"], seeds: int, cpu_threads: int, cores: int | None = None) -> int:
+    """How many seeds of one frozen-base CPU training run at once (``train.seed_processes``).
+
+    ``auto``: as many processes of ``cpu_threads`` threads as the usable cores hold, never more than the seeds.
+    Queued experiments too: with `dvc queue start -j 2` the single-threaded processes of two experiments share
+    the cores by time slicing, without the spin-waits that make oversubscribed multi-threaded torch slow.
+    """
+    if setting != "auto":
+        return max(1, min(setting, seeds))
+    available = usable_cores() if cores is None else cores
+    return max(1, min(seeds, available // cpu_threads))
+
+
 def per_process_batch(batch_size: int, processes: int) -> int:
     """train.batch_size is the global batch; each of ``processes`` trains an equal share of it."""
     if batch_size % processes:

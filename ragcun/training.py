@@ -526,7 +526,7 @@ class Trainer:
             loader.set_epoch(epoch)
             # Only the main process shows a bar; passing disable=False would override TQDM_DISABLE there.
             quiet = {} if main else {"disable": True}
-            bar = tqdm(loader, desc=f"{self.architecture.name} epoch {epoch}", unit="batch", leave=False, **quiet)
+            bar = tqdm(loader, desc=f"{self.architecture.name} seed {seed} epoch {epoch}", unit="batch", leave=False, **quiet)
             trained = 0
             for batch_number, indices in enumerate(bar):
                 batch = [self.examples[i] for i in indices]

@@ -68,3 +68,28 @@ def test_the_launch_command_is_accelerates_torchrun_launcher_on_the_stage_module
     assert command[-5:] == ["-m", "stages.train", "isotropic", "--params", "p.json"]
     port = int(command[command.index("--main_process_port") + 1])
     assert port != 29500 and port > 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "seeds", "threads", "cores", "expected"),
+    [
+        ("auto", 3, 1, 2, 2),  # the embedded default on the 2-core machine: two seeds, then the third
+        ("auto", 3, 1, 16, 3),  # never more processes than seeds
+        ("auto", 3, 4, 16, 3),
+        ("auto", 3, 4, 8, 2),  # cores // cpu_threads
+        ("auto", 3, 4, 2, 1),  # fewer cores than one process's threads: still one
+        (2, 5, 1, 1, 2),  # an explicit number is taken as given ...
+        (8, 3, 1, 64, 3),  # ... up to one per seed
+    ],
+)
+def test_seed_processes_fill_the_cores_with_cpu_threads_each(setting, seeds, threads, cores, expected):
+    assert launch.seed_processes(setting, seeds, threads, cores=cores) == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, "two", 1.5, True])
+def test_seed_processes_and_cpu_threads_reject_what_is_not_a_count(value):
+    with pytest.raises(ConfigError, match=r"^params.yaml: train.seed_processes: must be auto or a whole number >= 1"):
+        _params(seed_processes=value)
+    with pytest.raises(ConfigError, match=r"^params.yaml: train.cpu_threads"):
+        _params(cpu_threads=value)
+    assert _params().train.seed_processes == "auto" and _params().train.cpu_threads == 1

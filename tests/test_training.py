@@ -230,7 +230,7 @@ def test_lambda_change_only_changes_the_configs_of_architectures_using_it(tiny_p
     assert residual.architecture("residual_gaussian").lambdas["lambda_residual"] == 0.5
 
 
-def test_each_training_seed_trains_in_the_same_process_with_its_own_weights(tiny_project):
+def test_each_training_seed_trains_with_its_own_weights(tiny_project):
     set_params(train__seeds=[3, 7])
     run_embed(load_params())
     summary = train("isotropic_predictor")
@@ -261,7 +261,7 @@ def test_the_training_seed_changes_only_the_trained_architectures_settings(tiny_
 def test_a_run_killed_at_a_later_seed_does_not_train_the_earlier_seeds_again(tiny_project, monkeypatch):
     import ragcun.training as training
 
-    set_params(train__seeds=[3, 7])
+    set_params(train__seeds=[3, 7], train__seed_processes=1)  # in this process: the patched calls are counted
     run_embed(load_params())
     original = training.dev_metrics
     calls: list[int] = []
@@ -372,3 +372,45 @@ def test_trained_and_untrained_seeds_share_one_summary_definition(tiny_project):
     assert base["best_epoch"] == 0 and base["trainable_parameters"] == 0
     assert base["best_dev_mrr@10"] == base["final_dev_mrr@10"] > 0
     assert baseline["best_epoch"] >= 1 and baseline["trainable_parameters"] > 0
+
+
+def test_seeds_trained_in_parallel_processes_equal_seeds_trained_one_after_the_other(tiny_project):
+    set_params(train__seeds=[3, 7], train__seed_processes=2)
+    run_embed(load_params())
+    parallel = train("isotropic_predictor")
+    parallel_weights = {seed: weights("isotropic_predictor", seed) for seed in (3, 7)}
+    set_params(train__seed_processes=1)
+    sequential = train("isotropic_predictor")
+    assert without_timings(parallel) == without_timings(sequential)
+    for seed in (3, 7):
+        sequential_weights = weights("isotropic_predictor", seed)
+        assert all(torch.equal(parallel_weights[seed][k], sequential_weights[k]) for k in sequential_weights)
+    assert not list(paths.RESUME.iterdir()), "the forked runs' resume states are cleared by the stage"
+
+
+def test_a_seed_failing_in_its_forked_process_fails_the_stage_without_a_model_folder(tiny_project, monkeypatch):
+    set_params(train__seeds=[3, 7], train__seed_processes=2)
+    run_embed(load_params())
+    original = training.combine_losses
+
+    def diverges_for_seed_7(*args, **kwargs):
+        losses = original(*args, **kwargs)
+        if torch.initial_seed() == 7:
+            losses["total"] = losses["total"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(training, "combine_losses", diverges_for_seed_7)
+    with pytest.raises(TrainingDivergedError):
+        train("isotropic")
+    assert not paths.model_folder("isotropic").exists()
+
+
+def test_cpu_training_uses_the_configured_thread_count(tiny_project):
+    set_params(train__cpu_threads=1)
+    run_embed(load_params())
+    torch.set_num_threads(2)
+    try:
+        train("isotropic")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(2)
