@@ -184,7 +184,8 @@ class TrainConfig(Section):
     # it makes a CPU result the same on every machine, whatever its cores.
     cpu_threads: int = Field(1, ge=1, strict=True)
     # Frozen-base training on CPU: the seeds train at once, each in a forked process of cpu_threads threads.
-    # auto = as many as the usable cores allow (cores // cpu_threads, at most one per seed) | N. The results do
+    # auto = as many as the usable cores allow (cores // cpu_threads, two per core when single-threaded, at most
+    # one per seed; launch.seed_processes says why) | N. The results do
     # not depend on it (each seed computes exactly what it computes alone); GPU and fine-tuning train the seeds
     # one after the other.
     seed_processes: Literal["auto"] | int = "auto"

@@ -73,16 +73,18 @@ def test_the_launch_command_is_accelerates_torchrun_launcher_on_the_stage_module
 @pytest.mark.parametrize(
     ("setting", "seeds", "threads", "cores", "expected"),
     [
-        ("auto", 3, 1, 2, 2),  # the embedded default on the 2-core machine: two seeds, then the third
+        ("auto", 3, 1, 2, 3),  # the embedded default on the 2-core machine: single-threaded, two per core
+        ("auto", 5, 1, 2, 4),  # ... and no more than two per core
+        ("auto", 3, 1, 1, 2),
         ("auto", 3, 1, 16, 3),  # never more processes than seeds
         ("auto", 3, 4, 16, 3),
-        ("auto", 3, 4, 8, 2),  # cores // cpu_threads
+        ("auto", 3, 4, 8, 2),  # multi-threaded processes: cores // cpu_threads, no time slicing
         ("auto", 3, 4, 2, 1),  # fewer cores than one process's threads: still one
         (2, 5, 1, 1, 2),  # an explicit number is taken as given ...
         (8, 3, 1, 64, 3),  # ... up to one per seed
     ],
 )
-def test_seed_processes_fill_the_cores_with_cpu_threads_each(setting, seeds, threads, cores, expected):
+def test_seed_processes_fill_the_cores_single_threaded_ones_two_per_core(setting, seeds, threads, cores, expected):
     assert launch.seed_processes(setting, seeds, threads, cores=cores) == expected
 
 

@@ -161,3 +161,10 @@ def test_a_path_in_paths_py_that_no_stage_declares_is_caught() -> None:
     stray = PurePosixPath(paths.METRICS.as_posix()) / "stray.json"
     problems = contract_problems(STAGES, PRODUCED | {stray})
     assert problems == [f"ragcun/paths.py: {stray} is no stage's declared output (nor inside or above one)"]
+
+
+def test_dvc_lock_records_only_stages_that_dvc_yaml_defines() -> None:
+    # DVC never drops the lock entry of a stage removed from dvc.yaml; a stale entry misleads a reader of the
+    # lock and costs time: DVC re-parses and rewrites the whole lock with ruamel after every stage it runs.
+    locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"])
+    assert not locked - set(STAGES), f"dvc.lock: entries of stages dvc.yaml no longer defines: {sorted(locked - set(STAGES))}"
