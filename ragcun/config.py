@@ -240,6 +240,12 @@ class ArchitectureConfig(Section):
             raise ValueError("ema_target: true needs shared_head: false (documents get their own EMA head)")
         if self.query_uses_predictor and self.predictor == "none":
             raise ValueError("query_uses_predictor needs a predictor (mlp or residual)")
+        if self.query_uses_predictor and self.predictor == "residual":
+            # evaluate@ARCH exports every architecture (ragcun/export.py); refused here, before any training
+            raise ValueError(
+                "predictor: residual with query_uses_predictor: true cannot be exported as a sentence-transformers "
+                "model (q + alpha*tanh(P(q)) has no built-in module); use predictor: mlp or query_uses_predictor: false"
+            )
         return self
 
     def used_lambdas(self) -> tuple[str, ...]:

@@ -195,7 +195,7 @@ def model_card(facts: CardFacts) -> str:
         "",
         f"# ragcun `{facts.architecture}`",
         "",
-        f"Exported by ragcun's `export@{facts.architecture}` stage from built-in sentence-transformers modules "
+        f"Exported by ragcun's `evaluate@{facts.architecture}` stage from built-in sentence-transformers modules "
         "only (no custom code, no `trust_remote_code`).",
         "",
         f"- Base model: `{facts.base_model}` ("

@@ -64,7 +64,7 @@ EXPORTS = Path("exports")
 
 
 def export_folder(architecture: str) -> Path:
-    """The architecture as a sentence-transformers model folder (the export@ARCH output)."""
+    """The architecture as a sentence-transformers model folder (an output of evaluate@ARCH)."""
     return EXPORTS / architecture
 
 

@@ -1,4 +1,4 @@
-"""export@ARCH: every architecture of params.yaml as a sentence-transformers folder that loads with no ragcun
+"""The export of evaluate@ARCH: every architecture of params.yaml as a sentence-transformers folder that loads with no ragcun
 code and reproduces the pipeline's retrieval vectors and its NDCG@10 (tiny random transformer)."""
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from ragcun.steps.common import load_trained
 from ragcun.steps.configure import run as run_configure
 from ragcun.steps.embed import run as run_embed
 from ragcun.steps.evaluate import run as run_evaluate
-from ragcun.steps.export import run as run_export
 from ragcun.steps.train import run as run_train
 
 REPOSITORY_ARCHITECTURES = list(
@@ -36,8 +35,7 @@ def pipeline_run(name: str) -> None:
     run_configure(params)
     run_embed(params)
     run_train(load_params(paths.architecture_config(name)), name)
-    run_evaluate(params, name)
-    run_export(params, name)
+    run_evaluate(params, name)  # writes the export too
 
 
 def pipeline_vectors(model, params, texts: dict[str, str], side: str):

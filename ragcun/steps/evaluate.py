@@ -4,7 +4,12 @@ evaluate.datasets, and the isotropy measures of the same retrieval vectors.
 Isotropy is measured here, on the vectors just searched with, rather than in a stage of its own: a separate
 stage wrote a sample of every seed's vectors to disk for the next process to read back and paid a process
 start and DVC's per-stage bookkeeping for ~0.5 s of arithmetic (issue 12); a change to `isotropy.*` now reruns
-this stage, whose retrieval costs about as much as the measures themselves on the embedded default."""
+this stage, whose retrieval costs about as much as the measures themselves on the embedded default.
+
+The sentence-transformers export (ragcun/steps/export.py) is written here too, once the metrics its model card
+states are known: as a stage of its own it cost a process start and DVC's bookkeeping (re-reading and rewriting
+dvc.lock, ~1.2 s a stage) for ~0.5 s of work; a change to the export code now reruns the evaluation (~1.7 s an
+architecture on the embedded default) instead of only the export."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from ragcun.data.beir_layout import BeirDataset, document_text, load_dataset
 from ragcun.devices import compute_device, select_device
 from ragcun.io import atomic_path, read_json, write_json
 from ragcun.steps.common import TRAINING_SUMMARY, load_trained
+from ragcun.steps.export import export_architecture
 
 METRIC_KEYS = ("ndcg@10", "map@100", "recall@100", "mrr@10")
 UNKNOWN_DOCUMENTS_KEY = "qrels_unknown_documents"  # judgements on documents the corpus lacks
@@ -83,6 +89,8 @@ def run(params: Params, name: str) -> None:
             isotropy[seed].update({f"{prefix}{key}": float(value) for key, value in measures.items()})
             spectra[column].append(eigenvalue_spectrum(pooled))
 
+    # Before any metric is published: a model that cannot be exported fails the stage with nothing new written.
+    export_architecture(params, name, metrics)
     with atomic_path(paths.evaluation_outputs(name)) as staging:
         staging.mkdir(parents=True)
         write_json(staging / "per_query_ndcg@10.json", per_query)

@@ -1,4 +1,5 @@
-"""The export@ARCH stage: the architecture as a sentence-transformers model folder with its model card.
+"""The export part of the evaluate@ARCH stage: the architecture as a sentence-transformers model folder with its
+model card, which states the metrics evaluate has just measured.
 
 One folder per architecture, from the training seed with the best dev MRR@10 (seeds are replicates of one
 configuration; exporting every seed would copy the base model's weights once per seed for nothing)."""
@@ -27,7 +28,8 @@ def training_data_text(data: DataConfig, examples: float | None) -> str:
     return text + mined
 
 
-def run(params: Params, name: str) -> None:
+def export_architecture(params: Params, name: str, metrics: dict[str, dict]) -> None:
+    """Writes exports/NAME from the best dev seed; ``metrics`` are the architecture's BEIR metrics per dataset."""
     from ragcun.embedding import load_encoder
     from ragcun.encoder import resolve_model_path
     from ragcun.export import CardFacts, architecture_pattern, best_seed, build_sentence_transformer, model_card, save_export
@@ -38,8 +40,6 @@ def run(params: Params, name: str) -> None:
     model = load_trained(params, name, seed)
     encoder = model.encoder if model.encoder is not None else load_encoder(params)
     exported = build_sentence_transformer(model.heads, encoder, resolve_model_path(params.model.base))
-    metrics_path = paths.beir_metrics(name)
-    metrics = read_json(metrics_path) if metrics_path.is_file() else {}
     per_seed = seed_values(summary, seed)
     facts = CardFacts(
         architecture=name,
