@@ -19,6 +19,7 @@ METRICS = Path("metrics")
 REPORTS = Path("reports")
 RESUME = Path(".ragcun") / "resume"
 CONFIGS = Path("configs")  # each architecture's effective settings, written by the configure stage
+CODE_MANIFESTS = Path("code-manifests")  # each stage's code dependency, written by the code-manifests stage
 
 
 SUMMARY_METRICS = METRICS / "summary.json"  # per architecture: NDCG@10, IsoScore, SIGReg (mean and std)
@@ -40,6 +41,11 @@ TRAINING_CURVES_FIGURE = REPORTS / "training_curves.png"
 
 def architecture_config(architecture: str) -> Path:
     return CONFIGS / f"{architecture}.json"
+
+
+def code_manifest(stage_module: str) -> Path:
+    """The files stage module stages/<stage_module>.py imports, with their MD5s (ragcun/code_manifest.py)."""
+    return CODE_MANIFESTS / f"{stage_module}.json"
 
 
 def beir_folder(dataset: str) -> Path:

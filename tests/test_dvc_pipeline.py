@@ -139,6 +139,31 @@ def test_exp_run_with_a_lambda_reruns_only_the_architectures_using_it(project, r
     assert "metrics/train/baseline.json" not in metrics
 
 
+def test_a_code_edit_reruns_exactly_the_stages_that_import_the_file(project, reproduced):
+    # code deps come through code-manifests/<module>.json (ragcun/code_manifest.py): the report alone imports
+    # the Markdown renderer, every stage its own entry module, and no stage a file nothing imports
+    restore_committed_run(project)
+    edits = {
+        project / "ragcun/report/markdown.py": {"code-manifests", "report"},
+        project / "stages/mine.py": {"code-manifests", "mine"},
+        project / "ragcun/scratch.py": {"code-manifests"},
+    }
+    try:
+        for path, expected in edits.items():
+            created = not path.exists()
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write("\n# edited by a test\n")
+            try:
+                assert stages_run(run(["dvc", "repro"], project).stdout) == expected, path
+            finally:
+                if created:
+                    path.unlink()
+                restore_committed_run(project)  # the tracked files, dvc.lock and the manifests as committed
+    finally:
+        restore_committed_run(project)
+    assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
+
+
 def test_bad_set_values_fail_with_the_validation_message_and_leave_the_workspace(project, reproduced):
     run(["git", "checkout", "--", "."], project)
     run(["dvc", "checkout", "-q"], project, check=False)
@@ -171,7 +196,8 @@ def test_a_training_seed_change_reruns_training_only(project, reproduced):
 
 
 def restore_committed_run(project: Path) -> None:
-    run(["git", "checkout", "--", "."], project)
+    # from HEAD, not the index: with core.autostage, `dvc repro` stages dvc.lock
+    run(["git", "checkout", "HEAD", "--", "."], project)
     run(["dvc", "checkout", "-q", "--force"], project, check=False)
 
 

@@ -20,8 +20,9 @@ import yaml
 
 from project_helpers import ROOT, expanded_stages
 from ragcun import paths
+from ragcun.code_manifest import stage_modules
 
-CODE_PACKAGES = ("ragcun", "stages")  # code deps: tests/test_stage_dependencies.py checks those
+CODE_PACKAGES = ("ragcun", "stages")  # the code-manifests stage's deps: tests/test_code_manifest.py checks those
 DECLARING_KEYS = ("outs", "metrics", "plots")
 
 # paths.py paths that are deliberately no stage's output, each with its reason
@@ -52,6 +53,7 @@ def arguments_for(params: dict[str, Any]) -> dict[str, list[Any]]:
         "architecture": list(params["architectures"]),
         "dataset": list(params["evaluate"]["datasets"]),
         "seed": list(params["train"]["seeds"]),
+        "stage_module": [path.stem for path in stage_modules(ROOT)],
     }
 
 
