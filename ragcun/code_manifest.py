@@ -7,7 +7,7 @@ round-trip loader after every stage it runs: 1.2 s a stage on the project's 2-co
 larger part of DVC's own time in a ``dvc exp run`` (issue 12, README "Performance"). Instead, the
 ``code-manifests`` stage (which depends on the ``ragcun`` and ``stages`` folders) writes one manifest per stage
 module, ``code-manifests/<module>.json``: every file of that stage's import closure with its MD5. Each stage
-depends on its manifest alone. An edit reruns ``code-manifests`` (milliseconds of work), and a stage reruns
+depends on its manifest alone. An edit reruns ``code-manifests`` (~0.4 s of work), and a stage reruns
 exactly when a file it imports changed, since only then do the bytes of its manifest change; the lists cannot
 go stale, being computed from the imports at every run.
 
@@ -90,10 +90,12 @@ def imported_files(path: Path, root: Path) -> set[Path]:
     return found
 
 
-def import_closure(entry: Path, root: Path) -> set[str]:
+def import_closure(entry: Path, root: Path, parsed: dict[Path, set[Path]] | None = None) -> set[str]:
     """Repository-relative POSIX paths of the modules ``entry`` imports, directly or not, and of the package
     data (*.json) beside any of them outside the stages folder, which those modules read (the sample's
-    vocabulary.json)."""
+    vocabulary.json). ``parsed`` (module -> its imported files) is filled and reused, so the closures of
+    several stages parse each module once."""
+    parsed = {} if parsed is None else parsed
     seen: set[Path] = set()
     todo = [entry]
     while todo:
@@ -101,25 +103,27 @@ def import_closure(entry: Path, root: Path) -> set[str]:
         if current in seen:
             continue
         seen.add(current)
-        todo.extend(imported_files(current, root) - seen)
+        if current not in parsed:
+            parsed[current] = imported_files(current, root)
+        todo.extend(parsed[current] - seen)
     data = {json for path in seen if path.parent.name != STAGE_PACKAGE for json in path.parent.glob("*.json")}
     return {path.relative_to(root).as_posix() for path in seen | data}
 
 
-def stage_code(entry: Path, root: Path) -> list[str]:
+def stage_code(entry: Path, root: Path, parsed: dict[Path, set[Path]] | None = None) -> list[str]:
     """The files a stage's result depends on: its import closure less NOT_DEPS, sorted."""
-    return sorted(import_closure(entry, root) - NOT_DEPS)
+    return sorted(import_closure(entry, root, parsed) - NOT_DEPS)
 
 
 def file_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def manifest(entry: Path, root: Path) -> dict[str, object]:
+def manifest(entry: Path, root: Path, parsed: dict[Path, set[Path]] | None = None) -> dict[str, object]:
     """``{"entry": "stages/X.py", "files": {path: md5}}`` for one stage module."""
     return {
         "entry": entry.relative_to(root).as_posix(),
-        "files": {name: file_md5(root / name) for name in stage_code(entry, root)},
+        "files": {name: file_md5(root / name) for name in stage_code(entry, root, parsed)},
     }
 
 
@@ -135,9 +139,10 @@ def write_manifests(root: Path, folder: Path) -> list[Path]:
     change exactly when a file of that stage's closure changes."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    parsed: dict[Path, set[Path]] = {}  # for this call only: the files may change between calls
     for entry in stage_modules(root):
         target = folder / f"{entry.stem}.json"
-        write_json(target, manifest(entry, root))
+        write_json(target, manifest(entry, root, parsed))
         written.append(target)
     for stale in set(folder.glob("*.json")) - set(written):
         stale.unlink()
