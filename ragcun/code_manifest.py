@@ -150,5 +150,5 @@ def write_manifests(root: Path, folder: Path) -> list[Path]:
 
 
 def run(params: object) -> None:
-    """Write each stage's code dependency (the files it imports, with their MD5s) to code-manifests/<stage>.json."""
+    """Write each stage's code dependency (the files it imports, with their MD5s) to code-manifests/<module>.json."""
     write_manifests(Path.cwd(), paths.CODE_MANIFESTS)
