@@ -56,6 +56,7 @@ exp_run() {
 }
 
 new_total=0; old_total=0; round_lines=""
+declare -a lambdas new_times old_times
 for round in $(seq 1 "$rounds"); do
     value=$(python -c "print(round(1.1 - $round / 10, 2))")
     if [ "$old_commit" != none ] && [ $((round % 2)) -eq 0 ]; then
@@ -71,7 +72,7 @@ for round in $(seq 1 "$rounds"); do
         old_total=$(python -c "print($old_total + $old_time)")
         round_lines+=$(python -c "print(f'  round $round (lambda_isotropy=$value): {$new_time:.1f} s / {$old_time:.1f} s = {$new_time / $old_time:.2f}x')")$'\n'
     fi
-    eval "new_time_$round=$new_time old_time_$round=${old_time:-0}"
+    lambdas[$round]=$value new_times[$round]=$new_time old_times[$round]=${old_time:-0}
 done
 cd "$work/ragcun"
 
@@ -81,11 +82,9 @@ echo "stages the exp run reran: $reran"
 echo
 $split "$work/cold.tsv" "$cold" "cold dvc repro"
 for round in $(seq 1 "$rounds"); do
-    value=$(python -c "print(round(1.1 - $round / 10, 2))")
-    eval "new_time=\$new_time_$round old_time=\$old_time_$round"
-    $split "$work/lambda-$round.tsv" "$new_time" "round $round: dvc exp run -S lambda_isotropy=$value, $seeds seeds"
+    $split "$work/lambda-$round.tsv" "${new_times[$round]}" "round $round: dvc exp run -S lambda_isotropy=${lambdas[$round]}, $seeds seeds"
     if [ "$old_commit" != none ]; then
-        $split "$work/old-$round.tsv" "$old_time" "round $round: the same exp run at $old_commit ($old_seeds seed(s))"
+        $split "$work/old-$round.tsv" "${old_times[$round]}" "round $round: the same exp run at $old_commit ($old_seeds seed(s))"
     fi
 done
 if [ "$old_commit" != none ]; then

@@ -148,7 +148,7 @@ def test_the_excluded_package_markers_hold_no_code() -> None:
 
 def entry_module(stage: dict) -> str:
     command = stage["cmd"].split()
-    assert command[:3] == ["python", "-m", command[2]] and command[2].startswith("stages."), stage["cmd"]
+    assert command[:2] == ["python", "-m"] and command[2].startswith("stages."), stage["cmd"]
     return command[2].removeprefix("stages.")
 
 

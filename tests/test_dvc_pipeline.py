@@ -148,19 +148,16 @@ def test_a_code_edit_reruns_exactly_the_stages_that_import_the_file(project, rep
         project / "stages/mine.py": {"code-manifests", "mine"},
         project / "ragcun/scratch.py": {"code-manifests"},
     }
-    try:
-        for path, expected in edits.items():
-            created = not path.exists()
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write("\n# edited by a test\n")
-            try:
-                assert stages_run(run(["dvc", "repro"], project).stdout) == expected, path
-            finally:
-                if created:
-                    path.unlink()
-                restore_committed_run(project)  # the tracked files, dvc.lock and the manifests as committed
-    finally:
-        restore_committed_run(project)
+    for path, expected in edits.items():
+        created = not path.exists()
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("\n# edited by a test\n")
+        try:
+            assert stages_run(run(["dvc", "repro"], project).stdout) == expected, path
+        finally:
+            if created:
+                path.unlink()
+            restore_committed_run(project)  # the tracked files, dvc.lock and the manifests as committed
     assert run(["dvc", "status", "-q"], project, check=False).returncode == 0
 
 
